@@ -1,0 +1,1 @@
+"""sandcell: shared protocol code and the typed Python client."""

@@ -1,0 +1,79 @@
+"""Typed client exceptions, one per gRPC status the executor uses."""
+from __future__ import annotations
+
+import grpc
+from grpc_status import rpc_status
+from google.rpc import error_details_pb2
+
+__all__ = [
+    "SandcellError",
+    "SessionNotFound",
+    "ResourceExhausted",
+    "InvalidArgument",
+    "SessionBusy",
+    "Unauthenticated",
+    "ExecutorUnavailable",
+    "from_rpc_error",
+]
+
+
+class SandcellError(Exception):
+    """Base for every error the executor returns as a gRPC status."""
+
+    code: grpc.StatusCode = grpc.StatusCode.UNKNOWN
+
+    def __init__(self, message: str, *, reason: str = "", metadata: dict[str, str] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.reason = reason
+        self.metadata = dict(metadata or {})
+
+
+class SessionNotFound(SandcellError):
+    code = grpc.StatusCode.NOT_FOUND
+
+
+class ResourceExhausted(SandcellError):
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+class InvalidArgument(SandcellError):
+    code = grpc.StatusCode.INVALID_ARGUMENT
+
+
+class SessionBusy(SandcellError):
+    code = grpc.StatusCode.FAILED_PRECONDITION
+
+
+class Unauthenticated(SandcellError):
+    code = grpc.StatusCode.UNAUTHENTICATED
+
+
+class ExecutorUnavailable(SandcellError):
+    code = grpc.StatusCode.UNAVAILABLE
+
+
+_BY_CODE = {cls.code: cls for cls in (SessionNotFound, ResourceExhausted, InvalidArgument,
+                                      SessionBusy, Unauthenticated, ExecutorUnavailable)}
+
+
+def from_rpc_error(err: grpc.RpcError) -> SandcellError:
+    """Turns a grpc error into the typed exception, keeping ErrorInfo's reason and metadata."""
+    code = err.code() if hasattr(err, "code") else grpc.StatusCode.UNKNOWN
+    message = err.details() if hasattr(err, "details") else str(err)
+    reason, metadata = "", {}
+    try:
+        status = rpc_status.from_call(err)
+    except Exception:  # malformed trailers must not hide the original error
+        status = None
+    if status is not None:
+        for detail in status.details:
+            if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+                info = error_details_pb2.ErrorInfo()
+                detail.Unpack(info)
+                reason, metadata = info.reason, dict(info.metadata)
+    cls = _BY_CODE.get(code, SandcellError)
+    exc = cls(message or str(code), reason=reason, metadata=metadata)
+    if cls is SandcellError:
+        exc.code = code
+    return exc

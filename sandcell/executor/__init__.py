@@ -1,0 +1,1 @@
+"""Generated protocol code for the `sandcell.executor` proto package."""

@@ -1,0 +1,71 @@
+"""Starts a real executor server process on a loopback port (port 0): for embedding, tests, benches."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+__all__ = ["ExecutorProcess"]
+
+
+class ExecutorProcess:
+    """`python -m executor` in a subprocess; `.address` once it serves. Stop with .stop()."""
+
+    def __init__(self, *flags: str, env: dict | None = None, timeout_s: float = 60.0,
+                 python: str = sys.executable):
+        self._dir = tempfile.mkdtemp(prefix="sandcell-test-")
+        ready = os.path.join(self._dir, "ready")
+        self.log_path = os.path.join(self._dir, "server.log")
+        self._log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(
+            [python, "-m", "executor", "--host", "127.0.0.1", "--port", "0", "--ready-file", ready, *flags],
+            stdout=self._log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+        deadline = time.monotonic() + timeout_s
+        while not os.path.exists(ready):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"executor did not start; log:\n{self.log()}")
+            time.sleep(0.02)
+        self.address = Path(ready).read_text()
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def session_workers(self) -> list:
+        """psutil.Process of each session worker (the zygote's children that entered a work dir)."""
+        import psutil
+        zygote = next(p for p in psutil.Process(self.pid).children() if "executor.zygote" in " ".join(p.cmdline()))
+        workers = []
+        for child in zygote.children():
+            try:
+                if child.cwd() != zygote.cwd():
+                    workers.append(child)
+            except psutil.Error:  # exited meanwhile
+                pass
+        return workers
+
+    def log(self) -> str:
+        self._log.flush()
+        return Path(self.log_path).read_text(errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout_s: float = 20.0) -> int | None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+        return self.proc.returncode
+
+    def __enter__(self) -> "ExecutorProcess":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
