@@ -1,0 +1,40 @@
+"""`python -m executor` / `sandcell-executor`: serve until SIGTERM or SIGINT."""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+
+from executor.config import parse_config
+from executor.logs import setup_logging
+from executor.server import build_server
+
+__all__ = ["main"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    config = parse_config(argv)
+    setup_logging(config.log_level, config.log_json)
+    log = logging.getLogger("sandcell.server")
+    running = build_server(config)
+    address = f"{config.host}:{running.port}"
+    if config.ready_file:
+        tmp = config.ready_file + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(address)
+        os.replace(tmp, config.ready_file)  # readers never see a half-written address
+    log.info("serving", extra={"event": "serving", "address": address, "auth": bool(config.token),
+                               "allowed_imports": list(config.allowed_imports)})
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    log.info("shutting down", extra={"event": "shutdown", "grace_s": config.shutdown_grace_s})
+    running.stop(config.shutdown_grace_s)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

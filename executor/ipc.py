@@ -1,0 +1,65 @@
+"""Length-prefixed JSON frames over a stream socket: the server⇄worker and server⇄zygote wire.
+
+JSON, never pickle: the server must not deserialize anything executable that a sandboxed
+process wrote.
+"""
+from __future__ import annotations
+
+import json
+import socket
+import struct
+
+__all__ = ["send", "recv", "ChannelClosed", "FrameTooLarge", "MAX_FRAME_BYTES"]
+
+_HEADER = struct.Struct("!I")
+# A frame carries one message (code, an output chunk, a result); larger is a protocol error.
+MAX_FRAME_BYTES = 256 << 20
+
+
+class ChannelClosed(EOFError):
+    """The peer closed the channel (for a worker: it died)."""
+
+
+class FrameTooLarge(ValueError):
+    """The peer announced a frame larger than MAX_FRAME_BYTES."""
+
+
+def send(sock: socket.socket, message: dict, fds: list[int] | None = None) -> None:
+    payload = json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode()
+    data = _HEADER.pack(len(payload)) + payload
+    if fds:
+        sock.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack(f"{len(fds)}i", *fds))])
+    else:
+        sock.sendall(data)
+
+
+def _recv_exact(sock: socket.socket, n: int) -> bytes:
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            raise ChannelClosed("channel closed")
+        buf += chunk
+    return bytes(buf)
+
+
+def recv(sock: socket.socket, *, with_fds: int = 0) -> tuple[dict, list[int]] | dict:
+    """Reads one message. With with_fds=N also returns up to N passed descriptors."""
+    fds: list[int] = []
+    if with_fds:
+        msg, anc, _flags, _addr = sock.recvmsg(_HEADER.size, socket.CMSG_SPACE(with_fds * 4))
+        if not msg:
+            raise ChannelClosed("channel closed")
+        for level, kind, data in anc:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                fds.extend(struct.unpack(f"{len(data) // 4}i", data[: len(data) // 4 * 4]))
+        header = msg + (_recv_exact(sock, _HEADER.size - len(msg)) if len(msg) < _HEADER.size else b"")
+    else:
+        header = _recv_exact(sock, _HEADER.size)
+    (size,) = _HEADER.unpack(header)
+    if size > MAX_FRAME_BYTES:
+        raise FrameTooLarge(f"frame of {size} bytes exceeds {MAX_FRAME_BYTES}")
+    message = json.loads(_recv_exact(sock, size))
+    if not isinstance(message, dict):
+        raise ValueError("frame is not a JSON object")
+    return (message, fds) if with_fds else message

@@ -1,0 +1,37 @@
+"""Prometheus metrics: sessions, executes by status, execute latency."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+__all__ = ["Metrics"]
+
+
+@dataclass(frozen=True)
+class Metrics:
+    registry: CollectorRegistry
+    sessions_created: Counter
+    sessions_closed: Counter
+    sessions_open: Gauge
+    executes: Counter
+    execute_seconds: Histogram
+    restores: Counter
+
+    @classmethod
+    def create(cls) -> "Metrics":
+        reg = CollectorRegistry()
+        return cls(
+            registry=reg,
+            sessions_created=Counter("sandcell_sessions_created", "Sessions created", registry=reg),
+            sessions_closed=Counter("sandcell_sessions_closed", "Sessions closed (any reason)", registry=reg),
+            sessions_open=Gauge("sandcell_sessions_open", "Sessions open now", registry=reg),
+            executes=Counter("sandcell_executes", "Executes by result status", ["status"], registry=reg),
+            execute_seconds=Histogram("sandcell_execute_seconds", "Execute latency inside the server",
+                                      buckets=(.0005, .001, .002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60),
+                                      registry=reg),
+            restores=Counter("sandcell_restores", "Workers killed and restored from a checkpoint", registry=reg),
+        )
+
+    def serve(self, port: int, host: str = "0.0.0.0") -> None:
+        start_http_server(port, addr=host, registry=self.registry)

@@ -1,0 +1,230 @@
+"""The gRPC face of the executor: servicer, auth, health, reflection, graceful shutdown."""
+from __future__ import annotations
+
+import hmac
+import logging
+import threading
+from concurrent import futures
+from dataclasses import dataclass
+
+import grpc
+from google.protobuf import timestamp_pb2
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from sandcell.executor.v1 import executor_pb2 as pb
+from sandcell.executor.v1 import executor_pb2_grpc as pb_grpc
+from executor.config import ServerConfig
+from executor.errors import AuthenticationError, ExecutorError, InvalidRequestError, to_status
+from executor.metrics import Metrics
+from executor.sessions import SessionManager, SessionRecord
+
+__all__ = ["ExecutorServicer", "RunningServer", "build_server", "SERVICE_NAME"]
+
+log = logging.getLogger("sandcell.server")
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ExecutorService"].full_name
+_STATUS = {v.name.removeprefix("EXECUTE_STATUS_").lower(): v.number for v in pb.ExecuteStatus.DESCRIPTOR.values}
+_STREAMS = {"stdout": pb.OUTPUT_STREAM_STDOUT, "stderr": pb.OUTPUT_STREAM_STDERR}
+_LIMIT_FIELDS = [f.name for f in pb.Limits.DESCRIPTOR.fields]
+
+
+def _ts(seconds: float) -> timestamp_pb2.Timestamp:
+    ts = timestamp_pb2.Timestamp()
+    ts.FromNanoseconds(int(seconds * 1e9))
+    return ts
+
+
+def session_proto(rec: SessionRecord) -> pb.Session:
+    state = (pb.SESSION_STATE_CLOSED if rec.closed else pb.SESSION_STATE_BUSY if rec.busy else pb.SESSION_STATE_IDLE)
+    lim = rec.spec.limits
+    return pb.Session(
+        session_id=rec.session_id, state=state,
+        limits=pb.Limits(**{name: getattr(lim, name) for name in _LIMIT_FIELDS}),
+        allowed_imports=rec.spec.allowed_imports,
+        tools=[pb.ToolSignature(name=t["name"], description=t["description"],
+                                parameters_json_schema=t["parameters_json_schema"], output_type=t["output_type"])
+               for t in rec.spec.tools],
+        create_time=_ts(rec.create_time), last_active_time=_ts(rec.last_active),
+        execute_count=rec.execute_count, cpu_used_ms=rec.cpu_used_ms, restore_count=rec.restore_count,
+        file_access=rec.spec.file_access)
+
+
+def result_proto(msg: dict) -> pb.ExecuteResult:
+    value, error = msg.get("value"), msg.get("error")
+    return pb.ExecuteResult(
+        status=_STATUS.get(msg["status"], pb.EXECUTE_STATUS_UNSPECIFIED),
+        value=pb.Value(**value) if value else None,
+        is_final_answer=msg.get("is_final_answer", False),
+        error=pb.Error(**error) if error else None,
+        message=msg.get("message", ""), output_truncated=msg.get("output_truncated", False),
+        restored=msg.get("restored", False), lost_names=msg.get("lost_names", []),
+        wall_time_us=msg.get("wall_time_us", 0), cpu_time_us=msg.get("cpu_time_us", 0),
+        peak_memory_bytes=msg.get("peak_memory_bytes", 0))
+
+
+def _tool_dict(t: pb.ToolSignature) -> dict:
+    import json
+    try:
+        schema = json.loads(t.parameters_json_schema) if t.parameters_json_schema else {}
+    except ValueError:
+        raise InvalidRequestError(f"tool {t.name!r}: parameters_json_schema is not valid JSON") from None
+    params = list((schema.get("properties") or {}).keys()) if isinstance(schema, dict) else []
+    return {"name": t.name, "description": t.description, "parameters_json_schema": t.parameters_json_schema,
+            "output_type": t.output_type, "params": params}
+
+
+def _start_dict(start: pb.ExecuteStart) -> tuple[str, dict]:
+    if not start.session_id:
+        raise InvalidRequestError("ExecuteStart.session_id is empty; pass the id CreateSession returned")
+    return start.session_id, {"code": start.code, "wall_timeout_ms": start.wall_timeout_ms,
+                              "cpu_per_execute_ms": start.cpu_per_execute_ms, "output_bytes": start.output_bytes}
+
+
+class ExecutorServicer(pb_grpc.ExecutorServiceServicer):
+    def __init__(self, sessions: SessionManager):
+        self.sessions = sessions
+
+    def CreateSession(self, request, context):
+        try:
+            limits = {name: getattr(request.limits, name) for name in _LIMIT_FIELDS}
+            tools = [_tool_dict(t) for t in request.tools]
+            rec = self.sessions.create(limits, list(request.extra_imports), tools, not request.disable_file_access)
+        except ExecutorError as err:
+            context.abort_with_status(to_status(err))
+        log.info("session created", extra={"event": "session_created", "session_id": rec.session_id})
+        return pb.CreateSessionResponse(session=session_proto(rec))
+
+    def GetSession(self, request, context):
+        try:
+            return pb.GetSessionResponse(session=session_proto(self.sessions.get(request.session_id)))
+        except ExecutorError as err:
+            context.abort_with_status(to_status(err))
+
+    def ListSessions(self, request, context):
+        size = request.page_size or 100
+        try:
+            offset = int(request.page_token or 0)
+        except ValueError:
+            context.abort_with_status(to_status(InvalidRequestError("page_token is not one this server issued")))
+        records = self.sessions.list()
+        page = records[offset:offset + size]
+        token = str(offset + size) if offset + size < len(records) else ""
+        return pb.ListSessionsResponse(sessions=[session_proto(r) for r in page], next_page_token=token)
+
+    def CloseSession(self, request, context):
+        try:
+            rec = self.sessions.close(request.session_id)
+        except ExecutorError as err:
+            context.abort_with_status(to_status(err))
+        log.info("session closed", extra={"event": "session_closed", "session_id": rec.session_id})
+        return pb.CloseSessionResponse(session=session_proto(rec))
+
+    def Execute(self, request_iterator, context):
+        first = next(request_iterator, None)
+        try:
+            if first is None or first.WhichOneof("kind") != "start":
+                raise InvalidRequestError("the first Execute message must be `start` (ExecuteStart)")
+            session_id, start = _start_dict(first.start)
+            tool_results = ({"call_id": r.tool_result.call_id,
+                             **({"error": {"type": r.tool_result.error.type, "message": r.tool_result.error.message}}
+                                if r.tool_result.WhichOneof("outcome") == "error"
+                                else {"result_json": r.tool_result.result_json})}
+                            for r in request_iterator if r.WhichOneof("kind") == "tool_result")
+            for msg in self.sessions.execute(session_id, start, tool_results):
+                op = msg["op"]
+                if op == "out":
+                    yield pb.ExecuteResponse(output=pb.OutputChunk(stream=_STREAMS[msg["stream"]], text=msg["text"]))
+                elif op == "tool_call":
+                    yield pb.ExecuteResponse(tool_call=pb.ToolCall(call_id=msg["call_id"], name=msg["name"],
+                                                                   arguments_json=msg["arguments_json"]))
+                else:
+                    yield pb.ExecuteResponse(result=result_proto(msg))
+        except ExecutorError as err:
+            context.abort_with_status(to_status(err))
+
+    def ExecuteUnary(self, request, context):
+        out = {"stdout": [], "stderr": []}
+        try:
+            session_id, start = _start_dict(request.start)
+            for msg in self.sessions.execute(session_id, start, None):
+                if msg["op"] == "out":
+                    out[msg["stream"]].append(msg["text"])
+                elif msg["op"] == "result":
+                    return pb.ExecuteUnaryResponse(result=result_proto(msg), stdout="".join(out["stdout"]),
+                                                   stderr="".join(out["stderr"]))
+        except ExecutorError as err:
+            context.abort_with_status(to_status(err))
+
+
+class _AuthInterceptor(grpc.ServerInterceptor):
+    """Requires `authorization: Bearer <token>` on the executor service (health stays open for probes)."""
+
+    def __init__(self, token: str):
+        self._expected = f"Bearer {token}".encode()
+
+    def intercept_service(self, continuation, details):
+        handler = continuation(details)
+        if handler is None or not details.method.startswith(f"/{SERVICE_NAME}/"):
+            return handler
+        got = dict(details.invocation_metadata).get("authorization", "")
+        if hmac.compare_digest(got.encode(), self._expected):
+            return handler
+        status = to_status(AuthenticationError("missing or wrong bearer token; send metadata "
+                                               "'authorization: Bearer <token>'"))
+
+        def deny(_request, context):
+            context.abort_with_status(status)
+        if handler.request_streaming and handler.response_streaming:
+            return grpc.stream_stream_rpc_method_handler(deny)
+        return grpc.unary_unary_rpc_method_handler(deny, handler.request_deserializer, handler.response_serializer)
+
+
+@dataclass
+class RunningServer:
+    server: grpc.Server
+    port: int
+    sessions: SessionManager
+    health: health.HealthServicer
+    metrics: Metrics
+
+    def stop(self, grace_s: float = 10.0) -> None:
+        """Graceful: report NOT_SERVING, let running executes finish, then stop workers."""
+        self.health.enter_graceful_shutdown()
+        self.server.stop(grace_s).wait()
+        self.sessions.shutdown()
+
+
+def build_server(config: ServerConfig) -> RunningServer:
+    metrics = Metrics.create()
+    # The zygote starts before gRPC creates any thread, and workers fork from it, not from us.
+    sessions = SessionManager(config, metrics)
+    interceptors = [_AuthInterceptor(config.token)] if config.token else []
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=config.threads, thread_name_prefix="rpc"),
+        interceptors=interceptors,
+        options=[("grpc.max_receive_message_length", config.max_message_bytes),
+                 ("grpc.max_send_message_length", max(config.max_message_bytes, 64 << 20)),
+                 ("grpc.so_reuseport", 0)])
+    pb_grpc.add_ExecutorServiceServicer_to_server(ExecutorServicer(sessions), server)
+    health_servicer = health.HealthServicer(experimental_non_blocking=True,
+                                            experimental_thread_pool=futures.ThreadPoolExecutor(max_workers=1))
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    port = server.add_insecure_port(f"{config.host}:{config.port}")
+    if not port:
+        sessions.shutdown()
+        raise OSError(f"could not bind {config.host}:{config.port}")
+    server.start()
+    for name in ("", SERVICE_NAME):
+        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    threading.Thread(target=_track_sessions, args=(sessions, metrics), daemon=True).start()
+    if config.metrics_port:
+        metrics.serve(config.metrics_port, config.host)
+    return RunningServer(server, port, sessions, health_servicer, metrics)
+
+
+def _track_sessions(sessions: SessionManager, metrics: Metrics) -> None:
+    import time
+    while True:
+        metrics.sessions_open.set(len(sessions.list()))
+        time.sleep(1)

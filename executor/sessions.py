@@ -1,0 +1,416 @@
+"""Sessions: one jailed worker each, forked by the zygote; executes, limits, restore, TTLs."""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import select
+import shutil
+import signal
+import socket
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Iterator
+
+from executor import ipc
+from executor.config import LimitError, ServerConfig, SessionLimits
+from executor.errors import (InvalidRequestError, RequestTooLargeError, SessionBusyError,
+                             SessionNotFoundError, TooManyExecutesError, TooManySessionsError,
+                             WorkerStartError)
+from executor.outcome import limit_message
+from executor.zygote_handle import ZygoteHandle
+
+__all__ = ["SessionManager", "SessionRecord", "SessionSpec", "import_within"]
+
+log = logging.getLogger("sandcell.sessions")
+_READY_TIMEOUT_S = 15.0
+
+
+def import_within(pattern: str, ceiling: tuple[str, ...]) -> bool:
+    """Whether an import pattern ("pkg" or "pkg.*") is covered by one of the ceiling's."""
+    base = pattern[:-2] if pattern.endswith(".*") else pattern
+    for allowed in ceiling:
+        if allowed == pattern:
+            return True
+        if allowed.endswith(".*") and (base == allowed[:-2] or base.startswith(allowed[:-2] + ".")):
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class SessionSpec:
+    """What a session was created with (validated)."""
+
+    limits: SessionLimits
+    allowed_imports: tuple[str, ...]
+    tools: tuple[dict, ...]  # {"name", "description", "parameters_json_schema", "output_type", "params"}
+    file_access: bool
+
+
+@dataclass
+class _Worker:
+    pid: int
+    sock: socket.socket
+    exited: threading.Event = field(default_factory=threading.Event)
+    status: int | None = None
+    killed_by_us: bool = False
+
+
+@dataclass
+class SessionRecord:
+    session_id: str
+    spec: SessionSpec
+    workdir: str
+    ckpt_fd: int
+    uid: int | None
+    create_time: float = field(default_factory=time.time)
+    last_active: float = field(default_factory=time.time)
+    execute_count: int = 0
+    cpu_used_ms: int = 0
+    restore_count: int = 0
+    closed: bool = False
+    busy: bool = False
+    worker: _Worker | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class SessionManager:
+    def __init__(self, config: ServerConfig, metrics=None):
+        self.config = config
+        self.metrics = metrics
+        self._sessions: dict[str, SessionRecord] = {}
+        self._by_pid: dict[int, _Worker] = {}
+        self._lock = threading.Lock()
+        self._exec_slots = threading.BoundedSemaphore(config.max_concurrent_executes)
+        self._root = config.workdir_root or tempfile.mkdtemp(prefix="sandcell-sessions-")
+        os.makedirs(self._root, exist_ok=True)
+        self._state_dir = tempfile.mkdtemp(prefix="sandcell-state-")  # never visible to workers
+        self._is_root = os.geteuid() == 0
+        if self._is_root:
+            os.chmod(self._root, 0o711)  # per-session uids may enter only their own dir
+        self._free_uids = list(range(config.worker_uid_base, config.worker_uid_base + config.max_sessions))
+        preload = tuple(dict.fromkeys(config.allowed_imports + config.import_ceiling))
+        self.zygote = ZygoteHandle(preload, self._on_worker_exit)
+        self._stop = threading.Event()
+        self._reaper = threading.Thread(target=self._reap_loop, name="session-reaper", daemon=True)
+        self._reaper.start()
+
+    # -- lifecycle --
+    def create(self, limits: dict, extra_imports: list[str], tools: list[dict], file_access: bool) -> SessionRecord:
+        spec = self._validate(limits, extra_imports, tools, file_access)
+        with self._lock:
+            if len(self._sessions) >= self.config.max_sessions:
+                raise TooManySessionsError(
+                    f"the server holds its maximum of {self.config.max_sessions} sessions; close one first",
+                    max_sessions=self.config.max_sessions)
+            sid = secrets.token_urlsafe(18)
+            uid = self._free_uids.pop() if self._is_root else None
+            rec = SessionRecord(sid, spec, os.path.join(self._root, sid), -1, uid)
+            self._sessions[sid] = rec
+        try:
+            os.mkdir(rec.workdir, 0o700)
+            if uid is not None:
+                os.chown(rec.workdir, uid, uid)
+            rec.ckpt_fd = os.open(os.path.join(self._state_dir, sid), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            self._start_worker(rec, restore=False)
+        except BaseException:
+            self._discard(rec)
+            raise
+        if self.metrics:
+            self.metrics.sessions_created.inc()
+        return rec
+
+    def _validate(self, limits, extra_imports, tools, file_access) -> SessionSpec:
+        try:
+            eff = self.config.limits.lowered_by(limits)
+        except LimitError as exc:
+            raise InvalidRequestError(str(exc), field=f"limits.{exc.name}") from None
+        allowed = list(self.config.allowed_imports)
+        for name in extra_imports:
+            if not name or not all(p.isidentifier() for p in name.removesuffix(".*").split(".")):
+                raise InvalidRequestError(f"extra_imports entry {name!r} is not a module name or 'pkg.*' pattern")
+            if not import_within(name, self.config.allowed_imports + self.config.import_ceiling):
+                raise InvalidRequestError(
+                    f"import {name!r} is outside the server's ceiling "
+                    f"({', '.join(self.config.import_ceiling) or 'none'}); an operator can widen it with --import-ceiling",
+                    field="extra_imports")
+            allowed.append(name)
+        seen = set()
+        for tool in tools:
+            name = tool["name"]
+            if not name.isidentifier() or name.startswith("_") or name in ("final_answer", "ToolError"):
+                raise InvalidRequestError(f"tool name {name!r} must be a public Python identifier, not a reserved name")
+            if name in seen:
+                raise InvalidRequestError(f"tool {name!r} is declared twice")
+            seen.add(name)
+        if file_access and not self.config.file_access:
+            file_access = False  # the operator turned file access off for everyone
+        return SessionSpec(eff, tuple(dict.fromkeys(allowed)), tuple(tools), file_access)
+
+    def _start_worker(self, rec: SessionRecord, restore: bool) -> dict:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        remaining = max(0, rec.spec.limits.session_cpu_ms - rec.cpu_used_ms)
+        spec = {
+            "session_id": rec.session_id, "workdir": rec.workdir, "uid": rec.uid, "restore": restore,
+            "limits": asdict(rec.spec.limits), "allowed_imports": list(rec.spec.allowed_imports),
+            "file_access": rec.spec.file_access, "cpu_remaining_ms": remaining,
+            "tools": [{"name": t["name"], "params": t.get("params", [])} for t in rec.spec.tools],
+        }
+        try:
+            pid = self.zygote.spawn(spec, theirs.fileno(), rec.ckpt_fd)
+        finally:
+            theirs.close()
+        worker = _Worker(pid, ours)
+        with self._lock:
+            self._by_pid[pid] = worker
+        rec.worker = worker
+        ready = self._wait_ready(worker)
+        if ready.get("op") != "ready":
+            self._kill(worker)
+            raise WorkerStartError(f"the session worker failed to start: {ready.get('error', ready)}")
+        return ready
+
+    def _wait_ready(self, worker: _Worker) -> dict:
+        worker.sock.settimeout(_READY_TIMEOUT_S)
+        try:
+            return ipc.recv(worker.sock)
+        except (OSError, ipc.ChannelClosed, ValueError) as exc:
+            return {"op": "fatal", "error": f"{type(exc).__name__}: {exc}"}
+        finally:
+            worker.sock.settimeout(None)
+
+    def _on_worker_exit(self, pid: int, status: int) -> None:
+        with self._lock:
+            worker = self._by_pid.pop(pid, None)
+        if worker is not None:
+            worker.status = status
+            worker.exited.set()
+
+    def _kill(self, worker: _Worker) -> None:
+        worker.killed_by_us = True
+        try:
+            os.kill(worker.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        worker.sock.close()
+        worker.exited.wait(5)
+
+    def get(self, session_id: str) -> SessionRecord:
+        rec = self._sessions.get(session_id)
+        if rec is None or rec.closed:
+            raise SessionNotFoundError(f"no session {session_id!r}: it was closed, expired, or never existed; "
+                                       "create a new session", session_id=session_id)
+        return rec
+
+    def list(self) -> list[SessionRecord]:
+        return sorted((r for r in self._sessions.values() if not r.closed), key=lambda r: r.create_time)
+
+    def close(self, session_id: str) -> SessionRecord:
+        rec = self.get(session_id)
+        self._discard(rec)
+        return rec
+
+    def _discard(self, rec: SessionRecord) -> None:
+        rec.closed = True
+        with self._lock:
+            self._sessions.pop(rec.session_id, None)
+        if rec.worker is not None:
+            self._kill(rec.worker)
+        if rec.ckpt_fd >= 0:
+            os.close(rec.ckpt_fd)
+            rec.ckpt_fd = -1
+            try:
+                os.unlink(os.path.join(self._state_dir, rec.session_id))
+            except FileNotFoundError:
+                pass
+        shutil.rmtree(rec.workdir, ignore_errors=True)
+        if rec.uid is not None:
+            with self._lock:
+                self._free_uids.append(rec.uid)
+        if self.metrics:
+            self.metrics.sessions_closed.inc()
+
+    def _reap_loop(self) -> None:
+        while not self._stop.wait(1.0):
+            now = time.time()
+            for rec in list(self._sessions.values()):
+                lim = rec.spec.limits
+                idle = not rec.busy and now - rec.last_active > lim.idle_ttl_ms / 1000
+                if idle or now - rec.create_time > lim.max_lifetime_ms / 1000:
+                    log.info("session expired", extra={"event": "session_expired", "session_id": rec.session_id})
+                    self._discard(rec)
+
+    def shutdown(self) -> None:
+        self._stop.set()
+        for rec in list(self._sessions.values()):
+            self._discard(rec)
+        self.zygote.close()
+        shutil.rmtree(self._state_dir, ignore_errors=True)
+        if not self.config.workdir_root:
+            shutil.rmtree(self._root, ignore_errors=True)
+
+    # -- execute --
+    def execute(self, session_id: str, start: dict, tool_results: Iterator[dict] | None) -> Iterator[dict]:
+        """Yields {"op": "out"|"tool_call"|"result", ...}; the last is the result."""
+        if len(start.get("code", "").encode()) > self.config.max_code_bytes:
+            raise RequestTooLargeError(f"code is larger than the server's limit of {self.config.max_code_bytes} bytes; "
+                                       "send less code per execute", max_code_bytes=self.config.max_code_bytes)
+        rec = self.get(session_id)
+        if not rec.lock.acquire(blocking=False):
+            raise SessionBusyError("the session is running another execute; wait for its result, "
+                                   "or use another session for parallel work", session_id=session_id)
+        try:
+            if not self._exec_slots.acquire(blocking=False):
+                raise TooManyExecutesError(f"the server runs its maximum of {self.config.max_concurrent_executes} "
+                                           "executes at once; retry shortly")
+            try:
+                rec.busy, rec.last_active = True, time.time()
+                yield from self._run(rec, start, tool_results)
+            finally:
+                rec.busy, rec.last_active = False, time.time()
+                rec.execute_count += 1
+                self._exec_slots.release()
+        finally:
+            rec.lock.release()
+
+    def _run(self, rec: SessionRecord, start: dict, tool_results) -> Iterator[dict]:
+        lim = rec.spec.limits
+        if rec.cpu_used_ms >= lim.session_cpu_ms:
+            yield _result("cpu_limit", "The session has used its whole CPU allowance "
+                          f"({lim.session_cpu_ms / 1000:g} s); create a new session to continue.")
+            return
+        restore_note = None
+        if rec.worker is None or not _alive(rec.worker):
+            restore_note = self._restore(rec)  # died between executes (e.g. killed externally)
+        worker = rec.worker
+        wall_ms = min(lim.wall_timeout_ms, start.get("wall_timeout_ms") or lim.wall_timeout_ms)
+        deadline = time.monotonic() + (wall_ms + self.config.kill_grace_ms) / 1000
+        started = time.monotonic()
+        ipc.send(worker.sock, {"op": "exec", **start})
+        pump = None
+        finished = False
+        try:
+            while True:
+                msg = self._recv_until(worker, deadline)
+                op = msg.get("op")
+                if op == "out" or op == "tool_call":
+                    if op == "tool_call" and tool_results is None:
+                        ipc.send(worker.sock, {"op": "tool_result", "call_id": msg["call_id"], "error": {
+                            "type": "ToolUnavailable", "message": "tools can't be called over ExecuteUnary; use Execute"}})
+                        continue
+                    if op == "tool_call" and pump is None:
+                        pump = _start_pump(tool_results, worker.sock)
+                    yield msg
+                elif op == "result":
+                    finished = True
+                    rec.cpu_used_ms += msg.get("cpu_time_us", 0) // 1000
+                    if restore_note:
+                        msg.update(restore_note)
+                    self._observe(msg, started)
+                    yield msg
+                    return
+                elif op in ("died", "deadline"):
+                    finished = True
+                    result = self._after_death(rec, worker, op, started)
+                    self._observe(result, started)
+                    yield result
+                    return
+        finally:
+            if not finished:
+                # The client went away mid-execute: don't let a still-running cell's late
+                # messages leak into the next execute. Kill it; the checkpoint keeps state.
+                self._kill(worker)
+                self._restore(rec)
+
+    def _recv_until(self, worker: _Worker, deadline: float) -> dict:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return {"op": "deadline"}
+            readable, _, _ = select.select([worker.sock], [], [], left)
+            if readable:
+                try:
+                    msg = ipc.recv(worker.sock)
+                except (OSError, ipc.ChannelClosed, ValueError):
+                    return {"op": "died"}
+                if msg.get("op") in ("out", "tool_call", "result"):
+                    return msg
+                if msg.get("op") == "checkpoint_failed":
+                    log.warning("checkpoint failed", extra={"event": "checkpoint_failed", "error": msg.get("error")})
+
+    def _after_death(self, rec: SessionRecord, worker: _Worker, why: str, started: float) -> dict:
+        lim = rec.spec.limits
+        if why == "deadline":
+            self._kill(worker)
+            status = "timeout"
+            detail = ("The code did not stop at the timeout (for example a long C-level call), so the sandbox "
+                      "process was killed.")
+        else:
+            worker.exited.wait(2)
+            sig = os.WTERMSIG(worker.status) if worker.status is not None and os.WIFSIGNALED(worker.status) else 0
+            rec.cpu_used_ms += int((time.monotonic() - started) * 1000)
+            if sig == signal.SIGXCPU or (sig == signal.SIGKILL and rec.cpu_used_ms >= lim.session_cpu_ms):
+                status, detail = "cpu_limit", "The sandbox process was stopped by the CPU limit."
+            else:
+                # RLIMIT_AS turns allocation failures into MemoryError, so a SIGKILL here came from
+                # outside the worker (the container's OOM killer, or an operator).
+                status, detail = "killed", (f"It ended with signal {sig} ({signal.Signals(sig).name})" if sig
+                                            else f"It ended with status {worker.status}") + "."
+        rec.cpu_used_ms += int((time.monotonic() - started) * 1000) if why == "deadline" else 0
+        note = self._restore(rec)
+        restored_text = ("The session was restored to its state after the last completed execute"
+                         + (f"; these names could not be restored: {', '.join(note['lost_names'])}." if note["lost_names"] else ".")
+                         if note["restored"] else "The session restarted with an empty namespace.")
+        return _result(status, f"{limit_message(status, asdict(lim), detail)} {restored_text}", **note)
+
+    def _restore(self, rec: SessionRecord) -> dict:
+        if rec.worker is not None and not rec.worker.exited.is_set():
+            self._kill(rec.worker)
+        ready = self._start_worker(rec, restore=True)
+        rec.restore_count += 1
+        if self.metrics:
+            self.metrics.restores.inc()
+        log.info("session restored", extra={"event": "session_restored", "session_id": rec.session_id,
+                                            "lost_names": ready.get("lost_names"), "error": ready.get("restore_error")})
+        return {"restored": True, "lost_names": list(ready.get("lost_names") or [])}
+
+    def _observe(self, result: dict, started: float) -> None:
+        if self.metrics:
+            self.metrics.executes.labels(status=result["status"]).inc()
+            self.metrics.execute_seconds.observe(time.monotonic() - started)
+
+
+def _alive(worker: _Worker) -> bool:
+    """Whether the worker still holds its channel open (EOF means it died)."""
+    if worker.exited.is_set():
+        return False
+    readable, _, _ = select.select([worker.sock], [], [], 0)
+    if not readable:
+        return True
+    try:
+        return worker.sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) != b""
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+
+
+def _result(status: str, message: str, **extra) -> dict:
+    return {"op": "result", "status": status, "message": message, "value": None, "is_final_answer": False,
+            "error": None, "output_truncated": False, "wall_time_us": 0, "cpu_time_us": 0,
+            "peak_memory_bytes": 0, **extra}
+
+
+def _start_pump(tool_results: Iterator[dict], sock: socket.socket) -> threading.Thread:
+    """Forwards the client's tool results to the worker while the server reads the worker."""
+    def pump():
+        try:
+            for item in tool_results:
+                ipc.send(sock, {"op": "tool_result", **item})
+        except Exception:  # the stream or the worker ended; nothing left to forward
+            pass
+    thread = threading.Thread(target=pump, name="tool-pump", daemon=True)
+    thread.start()
+    return thread

@@ -1,0 +1,134 @@
+"""Checkpoints of a session's namespace, so a killed worker comes back with its state.
+
+After every execute that finishes inside the worker, the worker pickles its user namespace
+(cloudpickle, so functions and classes defined in the session travel by value) into a file
+descriptor the server opened for it outside the work dir. A fresh worker restoring the
+session reads the same descriptor and unpickles it *inside its own jail*: the bytes never
+leave the session's trust domain and the server never unpickles them. Modules are stored by
+name and re-imported through the policy; the unpickler only resolves globals from the
+policy's allowlist and the few modules cloudpickle needs.
+
+Limits: values that cannot be pickled (generators, open files, locks, frames) are dropped
+and reported as lost; a checkpoint larger than the session's file-size limit is not taken
+(the previous one stays); side effects outside the namespace (files are kept as they are,
+the work dir is not rolled back).
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import pickle
+import struct
+import types
+from dataclasses import dataclass
+
+import cloudpickle
+
+__all__ = ["Checkpointer", "CheckpointStats"]
+
+# Globals a checkpoint may reference besides allowed modules: cloudpickle's reconstructors
+# and the standard types it builds dynamic functions and classes from.
+_INFRA_MODULES = ("cloudpickle", "cloudpickle.cloudpickle", "copyreg", "types", "collections",
+                  "_collections_abc", "builtins", "enum", "abc", "functools")
+_FORBIDDEN_BUILTINS = {"eval", "exec", "compile", "open", "__import__", "breakpoint", "input",
+                       "globals", "locals", "vars", "help", "exit", "quit"}
+
+
+_LEN = struct.Struct("!I")
+
+
+@dataclass(frozen=True)
+class CheckpointStats:
+    saved: bool
+    size_bytes: int
+    lost_names: tuple[str, ...]
+    error: str = ""
+
+
+class _Pickler(cloudpickle.Pickler):
+    def persistent_id(self, obj):
+        # Modules (the policy's filtered copies) are re-imported by name on restore.
+        if isinstance(obj, types.ModuleType):
+            return ("module", obj.__name__)
+        return None
+
+
+class _Unpickler(pickle.Unpickler):
+    def __init__(self, data: bytes, import_module, allowed):
+        super().__init__(io.BytesIO(data))
+        self._import_module = import_module
+        self._allowed = allowed
+
+    def persistent_load(self, pid):
+        kind, name = pid
+        if kind != "module":
+            raise pickle.UnpicklingError(f"unknown persistent id {kind!r}")
+        return self._import_module(name)
+
+    def find_class(self, module: str, name: str):
+        if module == "builtins" and name in _FORBIDDEN_BUILTINS:
+            raise pickle.UnpicklingError(f"checkpoint references forbidden builtins.{name}")
+        if module in _INFRA_MODULES or self._allowed(module):
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"checkpoint references {module}.{name}, outside the allowlist")
+
+
+def _dumps(obj) -> bytes:
+    buf = io.BytesIO()
+    _Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
+    return buf.getvalue()
+
+
+class Checkpointer:
+    """Saves/restores the user part of a namespace through one file descriptor."""
+
+    def __init__(self, fd: int, baseline: frozenset[str], max_bytes: int):
+        self._fd = fd
+        self._baseline = baseline
+        self._max_bytes = max_bytes
+
+    def _user_names(self, ns: dict) -> dict:
+        return {k: v for k, v in ns.items() if k not in self._baseline}
+
+    def save(self, ns: dict) -> CheckpointStats:
+        state = self._user_names(ns)
+        lost: list[str] = []
+        try:
+            data = _dumps(state)
+        except Exception:
+            # Find the culprits one by one; keep everything else (aliasing between kept
+            # names survives because the final dump is still one pickle).
+            for name in list(state):
+                try:
+                    _dumps(state[name])
+                except Exception:
+                    lost.append(name)
+                    del state[name]
+            try:
+                data = _dumps(state)
+            except Exception as exc:
+                return CheckpointStats(False, 0, tuple(sorted(lost)), f"{type(exc).__name__}: {exc}")
+        header = json.dumps(sorted(lost)).encode()
+        payload = _LEN.pack(len(header)) + header + data
+        if len(payload) > self._max_bytes:
+            return CheckpointStats(False, len(payload), tuple(lost),
+                                   f"state of {len(payload)} bytes exceeds the checkpoint limit {self._max_bytes}")
+        try:
+            os.pwrite(self._fd, payload, 0)
+            os.ftruncate(self._fd, len(payload))
+        except OSError as exc:
+            return CheckpointStats(False, len(payload), tuple(lost), f"OSError: {exc}")
+        return CheckpointStats(True, len(payload), tuple(sorted(lost)))
+
+    def load(self, ns: dict, import_module, allowed) -> tuple[bool, tuple[str, ...]]:
+        """Restores into ns. Returns (restored, lost names)."""
+        size = os.fstat(self._fd).st_size
+        if not size:
+            return False, ()
+        data = os.pread(self._fd, size, 0)
+        (header_len,) = _LEN.unpack_from(data)
+        lost = json.loads(data[_LEN.size:_LEN.size + header_len])
+        state = _Unpickler(data[_LEN.size + header_len:], import_module, allowed).load()
+        ns.update(state)
+        return True, tuple(lost)

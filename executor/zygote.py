@@ -1,0 +1,179 @@
+"""The zygote: a warm process that has imported the runtime and every allowed module, frozen
+its heap, and forks one worker per session on request.
+
+It is started as a fresh interpreter (never forked from the multi-threaded gRPC server) and
+talks to the server over one Unix socket: `spawn` requests carry the worker's channel and
+checkpoint descriptors (SCM_RIGHTS); it answers `spawned` with the pid and reports `exited`
+with the wait status of every worker it reaps.
+
+To keep the fork off the session-creation path it holds a few *spares*: children forked in
+advance that wait, unjailed but running nothing, for the spec and descriptors of the session
+they are to become. A spawn hands the request to a spare and forks a replacement afterwards.
+"""
+from __future__ import annotations
+
+import gc
+import json
+import os
+import select
+import signal
+import socket
+import sys
+import traceback
+
+from executor import ipc
+
+__all__ = ["main"]
+
+
+SPARES = 2
+
+
+def _preload(allowed_imports: list[str]):
+    # Everything a worker touches must be imported here, so forks share it and a jailed
+    # worker never has to read a module file.
+    import cloudpickle  # noqa: F401
+    import executor.worker  # noqa: F401
+    from executor.jail import apply_jail, JailConfig  # noqa: F401
+    from executor.policy import Policy, PolicyConfig
+    from executor.snapshot import _dumps
+    from executor.values import encode_value
+    policy = Policy(PolicyConfig(allowed_imports=tuple(allowed_imports)))
+    policy.preload()
+    # Run the worker's code paths once so their lazy caches are built here and shared by
+    # every fork, instead of being rebuilt (and their pages copied) in each worker.
+    ns = policy.new_namespace({})
+    cell = policy.compile("class _W:\n    pass\nwarm = [i * 2 for i in range(10)]\nwarm", "<warmup>")
+    exec(cell.body, ns)
+    encode_value(eval(cell.expr, ns))
+    _dumps({k: v for k, v in ns.items() if k != "__builtins__"})
+
+
+def _run_worker(spec: dict, chan_fd: int, ckpt_fd: int) -> None:
+    from executor.jail import JailConfig, apply_jail
+    from executor.policy import FinalAnswerSignal, Policy, PolicyConfig
+    from executor.worker import Worker
+    from dataclasses import asdict
+
+    limits = spec["limits"]
+    report = apply_jail(JailConfig(
+        workdir=spec["workdir"],
+        memory_bytes=limits["memory_bytes"],
+        cpu_seconds=max(1, -(-spec["cpu_remaining_ms"] // 1000)),
+        file_size_bytes=limits["file_size_bytes"],
+        open_files=limits["open_files"],
+        keep_fds=(chan_fd, ckpt_fd),
+        uid=spec.get("uid"),
+    ))
+    chan = socket.socket(fileno=chan_fd)
+    policy = Policy(PolicyConfig(
+        allowed_imports=tuple(spec["allowed_imports"]),
+        file_access=spec["file_access"],
+        workdir=spec["workdir"],
+        reserved_names=("final_answer", *(t["name"] for t in spec.get("tools", ()))),
+    ))
+    worker = Worker(chan, spec, policy, FinalAnswerSignal, ckpt_fd)
+    ready = {"pid": os.getpid(), "restored": False, "lost_names": [], "restore_error": "",
+             "jail": asdict(report)}
+    if spec.get("restore"):
+        try:
+            ready["restored"], lost = worker.checkpointer.load(worker.ns, policy.import_module, policy.allowed)
+            ready["lost_names"] = list(lost)
+        except Exception as exc:  # a bad checkpoint leaves an empty but working session
+            ready["restore_error"] = f"{type(exc).__name__}: {exc}"
+    worker.serve(ready)
+
+
+def _spare(inbox: socket.socket) -> None:
+    """In a freshly forked spare: wait for the session to become, then run it."""
+    code = 0
+    fds: list[int] = []
+    try:
+        msg, fds = ipc.recv(inbox, with_fds=2)
+        inbox.close()
+        _run_worker(msg["spec"], fds[0], fds[1])
+    except BaseException:
+        code = 70
+        try:
+            ipc.send(socket.socket(fileno=fds[0]), {"op": "fatal", "error": traceback.format_exc(limit=5)})
+        except BaseException:
+            pass
+    finally:
+        os._exit(code)
+
+
+def _fork_spare(control: socket.socket, wake_r: int, wake_w: int, spares: dict[int, socket.socket]) -> None:
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    pid = os.fork()
+    if pid == 0:
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        for fd in (control.fileno(), wake_r, wake_w, ours.fileno(), *(s.fileno() for s in spares.values())):
+            os.close(fd)
+        _spare(theirs)
+    theirs.close()
+    spares[pid] = ours
+
+
+def _reap(control: socket.socket, spares: dict[int, socket.socket]) -> None:
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if not pid:
+            return
+        spare = spares.pop(pid, None)
+        if spare is not None:
+            spare.close()  # a spare died unused (e.g. killed); a new one is forked on demand
+            continue
+        ipc.send(control, {"op": "exited", "pid": pid, "status": status})
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    control = socket.socket(fileno=int(argv[0]))
+    _preload(json.loads(argv[1]))
+    gc.collect()
+    gc.freeze()  # forks then share the heap instead of copying it on the first collection
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    spares: dict[int, socket.socket] = {}
+    for _ in range(SPARES):
+        _fork_spare(control, wake_r, wake_w, spares)
+    ipc.send(control, {"op": "zygote_ready", "pid": os.getpid()})
+    while True:
+        try:
+            readable, _, _ = select.select([control, wake_r], [], [], None if len(spares) >= SPARES else 0)
+        except InterruptedError:
+            continue
+        if not readable:
+            _fork_spare(control, wake_r, wake_w, spares)  # idle: refill the spares
+            continue
+        if wake_r in readable:
+            os.read(wake_r, 4096)
+            _reap(control, spares)
+        if control in readable:
+            try:
+                msg, fds = ipc.recv(control, with_fds=2)
+            except ipc.ChannelClosed:
+                os._exit(0)  # the server went away; its workers die with their channels
+            if msg.get("op") != "spawn" or len(fds) != 2:
+                for fd in fds:
+                    os.close(fd)
+                continue
+            if not spares:
+                _fork_spare(control, wake_r, wake_w, spares)
+            pid, inbox = spares.popitem()
+            ipc.send(inbox, {"spec": msg["spec"]}, fds=fds)
+            inbox.close()
+            for fd in fds:
+                os.close(fd)
+            ipc.send(control, {"op": "spawned", "req": msg["req"], "pid": pid})
+
+
+if __name__ == "__main__":
+    main()

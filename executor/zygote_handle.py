@@ -1,0 +1,94 @@
+"""The server's handle on the zygote process: spawn workers, learn when they exit."""
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import threading
+from concurrent.futures import Future
+from typing import Callable
+
+from executor import ipc
+from executor.errors import WorkerStartError
+
+__all__ = ["ZygoteHandle"]
+
+log = logging.getLogger("sandcell.zygote")
+
+
+class ZygoteHandle:
+    """Starts `python -m executor.zygote` and multiplexes its control socket."""
+
+    def __init__(self, preload_imports: tuple[str, ...], on_exit: Callable[[int, int], None],
+                 start_timeout_s: float = 60.0):
+        self._on_exit = on_exit
+        self._lock = threading.Lock()
+        self._pending: dict[int, Future] = {}
+        self._seq = itertools.count(1)
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "PYTHONPATH", "HOME")}
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "executor.zygote", str(theirs.fileno()), json.dumps(list(preload_imports))],
+            pass_fds=[theirs.fileno()], env=env, stdin=subprocess.DEVNULL)
+        theirs.close()
+        self._sock = ours
+        ours.settimeout(start_timeout_s)
+        try:
+            hello = ipc.recv(ours)
+        except (OSError, ipc.ChannelClosed) as exc:
+            self._proc.kill()
+            raise WorkerStartError(f"the zygote did not start: {exc}") from exc
+        ours.settimeout(None)
+        self.pid = hello["pid"]
+        self._reader = threading.Thread(target=self._read_loop, name="zygote-reader", daemon=True)
+        self._reader.start()
+
+    @property
+    def alive(self) -> bool:
+        return self._proc.poll() is None
+
+    def _read_loop(self) -> None:
+        while True:
+            try:
+                msg = ipc.recv(self._sock)
+            except (OSError, ipc.ChannelClosed, ValueError):
+                log.error("zygote control channel closed", extra={"event": "zygote_lost"})
+                for fut in list(self._pending.values()):
+                    fut.set_exception(WorkerStartError("the zygote died; the server must be restarted"))
+                return
+            if msg.get("op") == "spawned":
+                fut = self._pending.pop(msg["req"], None)
+                if fut is not None:
+                    fut.set_result(msg["pid"])
+            elif msg.get("op") == "exited":
+                try:
+                    self._on_exit(msg["pid"], msg["status"])
+                except Exception:
+                    log.exception("exit callback failed")
+
+    def spawn(self, spec: dict, chan_fd: int, ckpt_fd: int, timeout_s: float = 10.0) -> int:
+        """Forks a worker; returns its pid. The descriptors are duplicated into the worker."""
+        req = next(self._seq)
+        fut: Future = Future()
+        self._pending[req] = fut
+        with self._lock:
+            ipc.send(self._sock, {"op": "spawn", "req": req, "spec": spec}, fds=[chan_fd, ckpt_fd])
+        try:
+            return fut.result(timeout=timeout_s)
+        except TimeoutError as exc:
+            self._pending.pop(req, None)
+            raise WorkerStartError("the zygote did not fork a worker in time") from exc
+
+    def close(self) -> None:
+        try:
+            self._sock.close()
+        finally:
+            try:
+                self._proc.terminate()
+                self._proc.wait(timeout=5)
+            except (OSError, subprocess.TimeoutExpired):
+                self._proc.kill()
