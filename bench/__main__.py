@@ -1,0 +1,81 @@
+"""Runs every measurement against a fresh local executor and writes bench/results.json."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+from bench.measure import cpu_ratios, create_latency, idle_memory, latency
+from sandcell.client import ExecutorClient
+from sandcell.local import ExecutorProcess
+
+RESULTS = Path(__file__).with_name("results.json")
+TARGETS = {"execute_vs_echo": 1.3, "create_session_p50_ms": 3.0, "cpu_ratio_vs_exec": 0.9, "idle_session_uss_mib": 2.0}
+
+
+def _container() -> dict | None:
+    """Image size and cold start, when the Docker image has been built (issue: make image)."""
+    try:
+        from docker.bench_container import measure  # type: ignore[import-not-found]
+    except Exception:
+        return None
+    try:
+        return measure()
+    except Exception as exc:  # no engine or no image: say so instead of failing the whole bench
+        return {"error": f"{type(exc).__name__}: {exc}"}
+
+
+def main() -> int:
+    quick = "--quick" in sys.argv
+    with ExecutorProcess("--max-sessions", "260", "--log-level", "WARNING") as proc, \
+            ExecutorClient(proc.address, timeout_s=300) as client:
+        lat = latency(client, rounds=300 if quick else 2000)
+        create = create_latency(client, rounds=50 if quick else 200)
+        cpu = cpu_ratios(client, rounds=5 if quick else 15, smol_rounds=1 if quick else 3)
+        mem = idle_memory(client, proc, count=50 if quick else 200)
+    results = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "kernel": platform.release()},
+        "execute_p50_ms": lat["execute_unary"]["p50"], "execute_p99_ms": lat["execute_unary"]["p99"],
+        "execute_stream_p50_ms": lat["execute_stream"]["p50"], "execute_stream_p99_ms": lat["execute_stream"]["p99"],
+        "echo_p50_ms": lat["echo"]["p50"], "echo_p99_ms": lat["echo"]["p99"],
+        "create_session_p50_ms": create["p50"], "create_session_p99_ms": create["p99"],
+        "cpu_ms": {"sandcell": cpu["ours_ms"], "exec": cpu["exec_ms"], "smolagents": cpu["smolagents_ms"]},
+        "cpu_ratio_vs_exec": cpu["ratio_vs_exec"], "cpu_ratio_vs_smolagents": cpu["ratio_vs_smolagents"],
+        "idle_session_uss_mib": mem["uss_mib_mean"], "idle_sessions_measured": mem["sessions"],
+    }
+    container = _container()
+    if container:
+        results["container"] = container
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print(table(results))
+    return 0
+
+
+def table(r: dict) -> str:
+    ratio = r["execute_p50_ms"] / r["echo_p50_ms"]
+    rows = [
+        ("execute round trip p50 / p99 (unary)", f"{r['execute_p50_ms']:.3f} / {r['execute_p99_ms']:.3f} ms", ""),
+        ("execute round trip p50 / p99 (stream)", f"{r['execute_stream_p50_ms']:.3f} / {r['execute_stream_p99_ms']:.3f} ms", ""),
+        ("bare gRPC echo p50 / p99 (same server)", f"{r['echo_p50_ms']:.3f} / {r['echo_p99_ms']:.3f} ms", ""),
+        ("execute p50 ÷ echo p50", f"{ratio:.2f}×", f"≤ {TARGETS['execute_vs_echo']}×"),
+        ("create session p50 / p99", f"{r['create_session_p50_ms']:.2f} / {r['create_session_p99_ms']:.2f} ms", "p50 ≤ 3 ms"),
+    ]
+    for name in r["cpu_ratio_vs_exec"]:
+        rows.append((f"CPU {name}: speed vs plain exec", f"{r['cpu_ratio_vs_exec'][name]:.2f}×", "≥ 0.9×"))
+        rows.append((f"CPU {name}: speed vs smolagents local", f"{r['cpu_ratio_vs_smolagents'][name]:.0f}×", ""))
+    rows.append((f"idle session USS (mean of {r['idle_sessions_measured']})", f"{r['idle_session_uss_mib']:.2f} MiB", "≤ 2 MiB"))
+    if "container" in r:
+        for key, value in r["container"].items():
+            rows.append((f"container {key}", str(value), ""))
+    width = max(len(a) for a, _, _ in rows)
+    lines = [f"{'measure':<{width}}  {'result':>26}  target", "-" * (width + 40)]
+    lines += [f"{a:<{width}}  {b:>26}  {c}" for a, b, c in rows]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
