@@ -1,0 +1,38 @@
+"""sandcell's agent: a model loop whose code actions run in the sandboxed executor."""
+from agent.base_agent import ManagedAgentTool, MultiStepAgent
+from agent.code_agent import CodeAgent
+from agent.errors import (AgentError, AgentExecutionError, AgentMaxStepsError, AgentParsingError,
+                          AgentToolCallError, AgentToolError, AgentToolExecutionError, AuthenticationError,
+                          ExecutorStartError, ModelError, ModelNotFoundError, RateLimitError)
+from agent.executor_conn import ExecutorConnection, open_executor
+from agent.memory import (ActionStep, AgentMemory, FinalAnswerStep, PlanningStep, RunResult, SystemPromptStep,
+                          TaskStep, Timing)
+from agent.models import (ApiModel, ChatMessage, InferenceClientModel, LiteLLMModel, Model, OpenAIServerModel,
+                          RetryPolicy, TokenUsage, ToolCall)
+from agent.tool_calling_agent import ToolCallingAgent
+from agent.tools import FinalAnswerTool, Tool, tool
+
+
+def __getattr__(name):
+    # Optional extras load on first use: torch for TransformersModel, smolagents for the adapter.
+    if name == "TransformersModel":
+        from agent.models.transformers_model import TransformersModel
+        return TransformersModel
+    if name == "SandcellExecutor":
+        from agent.smolagents_adapter import SandcellExecutor
+        return SandcellExecutor
+    raise AttributeError(f"module 'agent' has no attribute {name!r}")
+
+
+__all__ = [
+    "CodeAgent", "ToolCallingAgent", "MultiStepAgent", "ManagedAgentTool",
+    "Model", "ApiModel", "LiteLLMModel", "InferenceClientModel", "OpenAIServerModel", "TransformersModel",
+    "ChatMessage", "ToolCall", "TokenUsage", "RetryPolicy",
+    "Tool", "tool", "FinalAnswerTool",
+    "AgentMemory", "SystemPromptStep", "TaskStep", "PlanningStep", "ActionStep", "FinalAnswerStep",
+    "RunResult", "Timing",
+    "ExecutorConnection", "open_executor", "SandcellExecutor",
+    "AgentError", "ModelError", "AuthenticationError", "ModelNotFoundError", "RateLimitError",
+    "AgentParsingError", "AgentToolError", "AgentToolCallError", "AgentToolExecutionError",
+    "AgentExecutionError", "AgentMaxStepsError", "ExecutorStartError",
+]

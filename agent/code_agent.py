@@ -1,0 +1,159 @@
+"""CodeAgent: the model writes Python; each action runs in one executor session."""
+from __future__ import annotations
+
+import atexit
+import weakref
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sandcell.client import ExecuteResult, Limits, Session, SessionNotFound, ToolSpec
+
+from agent.base_agent import MultiStepAgent
+from agent.errors import AgentError, AgentExecutionError
+from agent.executor_conn import ExecutorConnection, open_executor
+from agent.memory import ActionStep
+from agent.models.base import Model, ToolCall
+from agent.parsing import CODE_TAGS, fix_final_answer_code, parse_code_blobs
+from agent.prompts import CODE_SYSTEM_PROMPT, render
+from agent.sandbox_values import describe_failure, jsonable, truncate_content, value_of, variables_code
+from agent.tools import Tool
+
+__all__ = ["CodeAgent", "DEFAULT_IDLE_TTL_MS"]
+
+# Agents with an open session, closed at interpreter exit (registered after executor_conn's
+# handler, so it runs first, while the connections are still up).
+_OPEN: "weakref.WeakSet[CodeAgent]" = weakref.WeakSet()
+# A session the agent forgets to close (it crashed) is reaped by the executor after this.
+DEFAULT_IDLE_TTL_MS = 15 * 60 * 1000
+
+
+class CodeAgent(MultiStepAgent):
+    """Actions are Python code blocks run in a sandboxed executor session.
+
+    `executor`: an ExecutorConnection, or "host:port" of a running executor (with
+    `executor_token`), or None to use $SANDCELL_EXECUTOR or start an embedded local executor.
+    """
+
+    def __init__(self, tools: Sequence[Tool], model: Model, *, executor: ExecutorConnection | str | None = None,
+                 executor_token: str | None = None, additional_authorized_imports: Sequence[str] = (),
+                 limits: Limits | None = None, wall_timeout_ms: int | None = None,
+                 on_output: Callable[[str, str], None] | None = None,
+                 before_execute: Callable[[ActionStep], None] | None = None,
+                 code_block_tags: tuple[str, str] = CODE_TAGS, **kwargs: Any):
+        super().__init__(tools, model, **kwargs)
+        self.additional_authorized_imports = list(additional_authorized_imports)
+        self.limits = limits or Limits(idle_ttl_ms=DEFAULT_IDLE_TTL_MS)
+        self.wall_timeout_ms = wall_timeout_ms
+        self.on_output = on_output  # (stream, text) as the sandboxed code prints
+        self.before_execute = before_execute  # sees the parsed step before its code runs (live UIs)
+        self.code_block_tags = code_block_tags
+        self._executor_arg, self._executor_token = executor, executor_token
+        self._conn: ExecutorConnection | None = executor if isinstance(executor, ExecutorConnection) else None
+        self._owns_conn = False
+        self.session: Session | None = None
+
+    # ---- executor session ----
+    def _ensure_session(self) -> Session:
+        if self.session is not None:
+            return self.session
+        if self._conn is None:
+            address = self._executor_arg if isinstance(self._executor_arg, str) else None
+            self._conn = open_executor(address, self._executor_token)
+            self._owns_conn = True
+        specs = [ToolSpec(t.name, t.description, t.parameters_schema(), t.output_type)
+                 for t in self.tools.values() if t.name != "final_answer"]  # a sandbox builtin
+        self.session = self._conn.client.create_session(
+            limits=self.limits, extra_imports=self.additional_authorized_imports, tools=specs)
+        _OPEN.add(self)
+        return self.session
+
+    def _tool_handlers(self) -> dict[str, Callable[..., Any]]:
+        def handler(tool: Tool) -> Callable[..., Any]:
+            # Runs here, in the agent process: the sandbox only sees the JSON result.
+            return lambda **kwargs: jsonable(tool(**kwargs))
+        return {name: handler(t) for name, t in self.tools.items() if name != "final_answer"}
+
+    def execute(self, code: str) -> tuple[ExecuteResult, str]:
+        """Runs code in the agent's session; returns the result and a note for the model
+        (non-empty when the session had expired and was recreated)."""
+        session, note = self._ensure_session(), ""
+        try:
+            r = session.execute(code, tools=self._tool_handlers(), on_output=self.on_output,
+                                wall_timeout_ms=self.wall_timeout_ms)
+        except SessionNotFound:
+            # reaped by idle TTL (or the executor restarted): start over, and say so
+            self.session = None
+            note = "Note: the sandbox session had expired and was recreated; variables from earlier steps are lost.\n"
+            r = self._ensure_session().execute(code, tools=self._tool_handlers(), on_output=self.on_output,
+                                               wall_timeout_ms=self.wall_timeout_ms)
+        return r, note
+
+    def send_variables(self, variables: dict[str, Any]) -> None:
+        """Defines JSON-representable variables in the session (as Python literals: no pickle)."""
+        code = variables_code(variables)
+        if code:
+            r, _ = self.execute(code)
+            if not r.ok:
+                raise AgentError(f"could not send variables: {describe_failure(r)}")
+
+    def _prepare_run(self, additional_args: dict[str, Any] | None) -> None:
+        self._ensure_session()
+        if additional_args:
+            self.send_variables(additional_args)
+
+    def _system_prompt(self) -> str:
+        session = self._ensure_session()
+        imports = ", ".join(sorted(session.info.allowed_imports)) or "(none)"
+        tools = "\n\n".join(t.to_code_prompt() for t in self.tools.values())
+        instructions = f"\n{self.instructions}\n" if self.instructions else ""
+        return render(CODE_SYSTEM_PROMPT, tools=tools, imports=imports, instructions=instructions)
+
+    # ---- one step ----
+    def _step(self, step: ActionStep) -> None:
+        open_tag, close_tag = self.code_block_tags
+        stop = ["Observation:", "Calling tools:"] + ([close_tag] if close_tag not in open_tag else [])
+        msg = self.model.generate(self.memory.to_messages(), stop_sequences=stop)
+        step.model_output_message, step.token_usage = msg, msg.token_usage
+        text = msg.content or ""
+        if open_tag in text and text.count(close_tag) < text.count(open_tag):
+            text += close_tag  # the stop sequence ate it; putting it back keeps the next turns well-formed
+        step.model_output = text
+        code = fix_final_answer_code(parse_code_blobs(text, self.code_block_tags))
+        step.code_action = code
+        step.tool_calls = [ToolCall("python_interpreter", code, f"call_{step.step_number}")]
+        if self.before_execute is not None:
+            self.before_execute(step)
+        r, note = self.execute(code)
+        logs = r.stdout + (f"\n[stderr]\n{r.stderr}" if r.stderr else "")
+        if r.output_truncated:
+            logs += "\n(output was truncated at the output limit)"
+        observation = note + ("Execution logs:\n" + logs if logs else "")
+        if r.ok or r.is_final_answer:
+            shown = r.value.repr if r.value is not None else "None"
+            observation += ("\n" if logs else "") + "Last output from code snippet:\n" + shown
+            step.observations = truncate_content(observation)
+            step.action_output = value_of(r.value)
+            step.is_final_answer = r.is_final_answer
+            return
+        step.observations = truncate_content(observation) if observation else None
+        raise AgentExecutionError(describe_failure(r))
+
+    def close(self) -> None:
+        session, self.session = self.session, None
+        if session is not None:
+            try:
+                session.close()
+            except Exception:  # executor gone: its TTL reaper (or exit) already freed the session
+                pass
+        if self._owns_conn and self._conn is not None:
+            self._conn.close()
+            self._conn, self._owns_conn = None, False
+
+
+@atexit.register
+def _close_open_agents() -> None:
+    for agent in list(_OPEN):
+        try:
+            agent.close()
+        except Exception:  # best effort at exit; the idle TTL reaps whatever is left
+            pass

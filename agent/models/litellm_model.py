@@ -1,0 +1,39 @@
+"""LiteLLM: one interface to 100+ providers; model ids look like "anthropic/claude-...". """
+from __future__ import annotations
+
+import importlib.util
+from typing import Any
+
+from agent.models.base import ApiModel, ChatMessage, RetryPolicy, openai_style_message
+
+__all__ = ["LiteLLMModel"]
+
+
+class LiteLLMModel(ApiModel):
+    """Credentials come from the provider's usual variable (OPENAI_API_KEY, ANTHROPIC_API_KEY, ...)
+    unless `api_key` is given; `api_base` points at a custom endpoint."""
+
+    def __init__(self, model_id: str, *, api_base: str | None = None, api_key: str | None = None,
+                 timeout_s: float = 120.0, tool_choice: str | None = "required",
+                 retry: RetryPolicy | None = None, **kwargs: Any):
+        super().__init__(model_id, retry=retry, tool_choice=tool_choice, **kwargs)
+        self.api_base = api_base
+        self.api_key = api_key
+        self.timeout_s = timeout_s
+
+    def _generate(self, messages, stop, tools, params) -> ChatMessage:
+        import litellm  # slow to import; only pay for it when this backend is used
+
+        # our RetryPolicy does the retrying
+        req = self._chat_request(messages, stop, tools, {"timeout": self.timeout_s, "num_retries": 0,
+                                                         "max_retries": 0, **params})
+        if self.api_base:
+            req["api_base"] = self.api_base
+        if self.api_key:
+            req["api_key"] = self.api_key
+        if tools and importlib.util.find_spec("mcp") is None:
+            # litellm routes any call with tools through its MCP handler, which imports the
+            # optional `mcp` package; that handler has this switch, and we never pass MCP tools.
+            req["_skip_mcp_handler"] = True
+        resp = self._with_retries(lambda: litellm.completion(**req))
+        return openai_style_message(resp.choices[0].message, getattr(resp, "usage", None), resp)

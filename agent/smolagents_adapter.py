@@ -1,0 +1,110 @@
+"""An executor for smolagents' `CodeAgent(executor=...)`, backed by a sandcell session.
+
+Unlike smolagents' remote executors, tools are not shipped into the sandbox as source: they
+stay in this process and the sandboxed code calls them back over the Execute stream, so tool
+state, clients and secrets keep working (and managed agents too).
+
+    from smolagents import CodeAgent
+    from agent.smolagents_adapter import SandcellExecutor
+    agent = CodeAgent(tools=[...], model=..., executor=SandcellExecutor(["numpy"]),
+                      additional_authorized_imports=["numpy"])
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from smolagents.local_python_executor import CodeOutput, PythonExecutor
+from sandcell.client import Limits, Session, SessionNotFound, ToolSpec
+
+from agent.code_agent import DEFAULT_IDLE_TTL_MS
+from agent.errors import AgentExecutionError
+from agent.executor_conn import ExecutorConnection, open_executor
+from agent.sandbox_values import describe_failure, jsonable, value_of, variables_code
+from agent.tools import inputs_schema
+
+__all__ = ["SandcellExecutor"]
+
+
+class SandcellExecutor(PythonExecutor):
+    """`executor`: an ExecutorConnection, "host:port" (with `token`), or None for
+    $SANDCELL_EXECUTOR or an embedded local executor."""
+
+    def __init__(self, additional_imports: Sequence[str] = (), logger: Any = None, *,
+                 executor: ExecutorConnection | str | None = None, token: str | None = None,
+                 limits: Limits | None = None, wall_timeout_ms: int | None = None):
+        self.additional_imports = list(additional_imports)
+        self.logger = logger
+        self.limits = limits or Limits(idle_ttl_ms=DEFAULT_IDLE_TTL_MS)
+        self.wall_timeout_ms = wall_timeout_ms
+        if isinstance(executor, ExecutorConnection):
+            self._conn, self._owns_conn = executor, False
+        else:
+            self._conn, self._owns_conn = open_executor(executor, token), True
+        self.tools: dict[str, Any] = {}
+        self._specs: tuple[ToolSpec, ...] = ()
+        self.session: Session | None = None
+        # smolagents reads state["_print_outputs"] to show the logs of a failed execution.
+        self.state: dict[str, Any] = {}
+
+    def _open(self) -> Session:
+        if self.session is None:
+            self.session = self._conn.client.create_session(
+                limits=self.limits, extra_imports=self.additional_imports, tools=list(self._specs))
+        return self.session
+
+    def send_tools(self, tools: dict[str, Any]) -> None:
+        """Declares the tools (final_answer is a sandbox builtin). Tools are declared when a
+        session is created, so a changed tool set starts a new session."""
+        self.tools = {n: t for n, t in tools.items() if n != "final_answer"}
+        specs = tuple(ToolSpec(n, getattr(t, "description", ""), inputs_schema(getattr(t, "inputs", {})),
+                               getattr(t, "output_type", "any")) for n, t in self.tools.items())
+        if specs != self._specs and self.session is not None:
+            self._close_session()
+        self._specs = specs
+        self._open()
+
+    def send_variables(self, variables: dict[str, Any]) -> None:
+        """Defines JSON-representable variables as Python literals (never pickle). smolagents'
+        state may hold keys like "image.png" that no code can name: those are skipped."""
+        code = variables_code(variables, skip_bad_names=True)
+        if code:
+            self(code)
+
+    def _handlers(self) -> dict[str, Any]:
+        def call(t: Any):
+            return lambda **kwargs: jsonable(t(**kwargs))
+        return {n: call(t) for n, t in self.tools.items()}
+
+    def __call__(self, code_action: str) -> CodeOutput:
+        try:
+            r = self._open().execute(code_action, tools=self._handlers(), wall_timeout_ms=self.wall_timeout_ms)
+        except SessionNotFound:
+            self.session = None  # reaped by idle TTL: a fresh session, without the old state
+            r = self._open().execute(code_action, tools=self._handlers(), wall_timeout_ms=self.wall_timeout_ms)
+        logs = r.stdout + (f"\n{r.stderr}" if r.stderr else "")
+        self.state["_print_outputs"] = logs
+        if r.ok or r.is_final_answer:
+            return CodeOutput(output=value_of(r.value), logs=logs, is_final_answer=r.is_final_answer)
+        raise AgentExecutionError(describe_failure(r))
+
+    def _close_session(self) -> None:
+        session, self.session = self.session, None
+        if session is not None:
+            try:
+                session.close()
+            except Exception:  # already gone; the TTL reaper covers the rest
+                pass
+
+    def cleanup(self) -> None:
+        self._close_session()
+        if self._owns_conn:
+            self._conn.close()
+            self._owns_conn = False
+
+    def __del__(self) -> None:
+        # smolagents only calls cleanup() when the agent is used as a context manager
+        try:
+            self.cleanup()
+        except Exception:
+            pass
