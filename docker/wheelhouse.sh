@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Fill docker/.wheels with every wheel the image's build stage needs, fetched by
+# the HOST's pip. Why: on our machines PyPI is reachable only through the host's
+# TLS setup (a CA the containers don't trust), so `docker build` installs offline
+# from this directory. Where a build can reach PyPI itself, an empty dir is fine.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+out=$here/.wheels
+PY=${PYTHON:-python3}
+case "$(uname -m)" in x86_64|amd64) arch=x86_64 ;; aarch64|arm64) arch=aarch64 ;; *) arch=$(uname -m) ;; esac
+mkdir -p "$out"
+req=$(mktemp); trap 'rm -f "$req"' EXIT
+# Runtime deps (core + executor extra) and the build backend, from pyproject.
+"$PY" - "$here/../pyproject.toml" >"$req" <<'PYEOF'
+import sys, tomllib
+d = tomllib.load(open(sys.argv[1], "rb"))
+p = d["project"]
+print("\n".join(p["dependencies"] + p["optional-dependencies"]["executor"] + d["build-system"]["requires"]))
+PYEOF
+# The image runs Debian bookworm's CPython 3.11 (glibc 2.36): ask for exactly that.
+plats=(--platform "manylinux2014_$arch")
+for v in $(seq 17 36); do plats+=(--platform "manylinux_2_${v}_$arch"); done
+"$PY" -m pip download -q --disable-pip-version-check --only-binary=:all: \
+  "${plats[@]}" --python-version 3.11 --implementation cp --abi cp311 \
+  -d "$out" -r "$req"
+echo "wheelhouse: $(ls "$out" | wc -l) wheels in $out" >&2
