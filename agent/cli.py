@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 from typing import Any
 
 from rich.console import Console
@@ -43,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a running executor (default $SANDCELL_EXECUTOR, else an embedded local one); "
                         "its token comes from $SANDCELL_TOKEN")
     r.add_argument("--imports", nargs="*", default=[], metavar="MODULE",
-                   help="extra modules the code may import (within the executor's ceiling)")
+                   help="extra modules the code may import, space- or comma-separated "
+                        "(within a running executor's ceiling; an embedded one admits them)")
     r.add_argument("--max-steps", type=int, default=20)
     r.add_argument("--planning-interval", type=int, default=None)
     return p
@@ -124,8 +127,9 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     progress = Progress(console)
     common: dict[str, Any] = {"max_steps": args.max_steps, "planning_interval": args.planning_interval}
     if args.agent == "code":
+        imports = [m for item in args.imports for m in item.split(",") if m]
         agent = CodeAgent([], model, executor=args.executor, executor_token=os.environ.get("SANDCELL_TOKEN"),
-                          additional_authorized_imports=args.imports, on_output=progress.on_output,
+                          additional_authorized_imports=imports, on_output=progress.on_output,
                           before_execute=progress.before_execute, **common)
     else:
         agent = ToolCallingAgent([], model, **common)
@@ -148,9 +152,17 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     return 1 if failed else 0
 
 
+def _exit_on_sigterm(signum: int, frame: Any) -> None:
+    # The default SIGTERM action skips `with` blocks and atexit: the agent's session would
+    # wait for its TTL and an embedded executor would outlive us. SystemExit runs them.
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     console = Console(highlight=False)
+    if threading.current_thread() is threading.main_thread():  # only there can handlers be set
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         return _run(args, console)
     except (AgentError, SandcellError) as err:

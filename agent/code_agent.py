@@ -9,14 +9,14 @@ from typing import Any
 from sandcell.client import ExecuteResult, Limits, Session, SessionNotFound, ToolSpec
 
 from agent.base_agent import MultiStepAgent
-from agent.errors import AgentError, AgentExecutionError
+from agent.errors import AgentError, AgentExecutionError, AgentToolExecutionError
 from agent.executor_conn import ExecutorConnection, open_executor
 from agent.memory import ActionStep
 from agent.models.base import Model, ToolCall
 from agent.parsing import CODE_TAGS, fix_final_answer_code, parse_code_blobs
 from agent.prompts import CODE_SYSTEM_PROMPT, render
 from agent.sandbox_values import describe_failure, jsonable, truncate_content, value_of, variables_code
-from agent.tools import Tool
+from agent.tools import FinalAnswerTool, Tool
 
 __all__ = ["CodeAgent", "DEFAULT_IDLE_TTL_MS"]
 
@@ -58,7 +58,7 @@ class CodeAgent(MultiStepAgent):
             return self.session
         if self._conn is None:
             address = self._executor_arg if isinstance(self._executor_arg, str) else None
-            self._conn = open_executor(address, self._executor_token)
+            self._conn = open_executor(address, self._executor_token, imports=self.additional_authorized_imports)
             self._owns_conn = True
         specs = [ToolSpec(t.name, t.description, t.parameters_schema(), t.output_type)
                  for t in self.tools.values() if t.name != "final_answer"]  # a sandbox builtin
@@ -133,10 +133,27 @@ class CodeAgent(MultiStepAgent):
             observation += ("\n" if logs else "") + "Last output from code snippet:\n" + shown
             step.observations = truncate_content(observation)
             step.action_output = value_of(r.value)
+            if r.is_final_answer:
+                step.action_output = self._apply_final_answer_tool(step.action_output)
             step.is_final_answer = r.is_final_answer
             return
         step.observations = truncate_content(observation) if observation else None
         raise AgentExecutionError(describe_failure(r))
+
+    def _apply_final_answer_tool(self, answer: Any) -> Any:
+        """The sandbox's builtin final_answer only ends the execute (so no try/except can
+        swallow it); the agent's final_answer tool, which a user may replace to format or check
+        answers, then runs here on the value."""
+        final_tool = self.tools["final_answer"]
+        if type(final_tool) is FinalAnswerTool:
+            return answer
+        try:
+            return final_tool(answer)
+        except AgentError:
+            raise
+        except Exception as exc:  # the user's tool rejected the answer: the model should hear why
+            raise AgentToolExecutionError(
+                f"The final_answer tool failed on {answer!r}: {type(exc).__name__}: {exc}") from exc
 
     def close(self) -> None:
         session, self.session = self.session, None

@@ -5,6 +5,7 @@ import atexit
 import os
 import secrets
 import weakref
+from collections.abc import Sequence
 
 from sandcell.client import ExecutorClient
 from sandcell.local import ExecutorProcess
@@ -77,10 +78,17 @@ def _close_all() -> None:
             pass
 
 
-def open_executor(address: str | None = None, token: str | None = None) -> ExecutorConnection:
+def open_executor(address: str | None = None, token: str | None = None, *,
+                  imports: Sequence[str] = ()) -> ExecutorConnection:
     """`address` (or $SANDCELL_EXECUTOR) connects to a running executor, with `token`
-    (or $SANDCELL_TOKEN); without one, an embedded local executor is started."""
+    (or $SANDCELL_TOKEN); without one, an embedded local executor is started.
+
+    `imports`: the extra modules the caller's sessions will ask for. A running executor's
+    operator sets its ceiling; for an embedded one the caller *is* the operator, so its
+    ceiling is set to exactly these (otherwise `--imports json` could never work locally).
+    """
     address = address or os.environ.get("SANDCELL_EXECUTOR")
     if address:
         return ExecutorConnection.connect(address, token or os.environ.get("SANDCELL_TOKEN"))
-    return ExecutorConnection.start_local()
+    flags = ("--import-ceiling", ",".join(imports)) if imports else ()
+    return ExecutorConnection.start_local(*flags)

@@ -77,12 +77,13 @@ class ActionStep:
 
     def to_messages(self, summary_mode: bool = False) -> list[ChatMessage]:
         out: list[ChatMessage] = []
-        if self.model_output and not summary_mode:
-            out.append(ChatMessage("assistant", self.model_output.strip()))
-        elif self.tool_calls and not self.code_action:
-            # native tool calls come with empty text: show the calls so the model sees what it did
+        text = (self.model_output or "").strip() if not summary_mode else ""
+        if self.tool_calls and not self.code_action and (not text or not _mentions_calls(text, self.tool_calls)):
+            # native tool calls come with little or no text: show the calls so the model sees what it did
             calls = [{"name": c.name, "arguments": c.arguments} for c in self.tool_calls]
-            out.append(ChatMessage("assistant", "Calling tools:\n" + json.dumps(calls, default=str)))
+            text = (text + "\n" if text else "") + "Calling tools:\n" + json.dumps(calls, default=str)
+        if text:
+            out.append(ChatMessage("assistant", text))
         if self.observations:
             out.append(ChatMessage("user", f"Observation:\n{self.observations}"))
         if self.error is not None:
@@ -109,6 +110,11 @@ class FinalAnswerStep:
 
 
 MemoryStep = SystemPromptStep | TaskStep | PlanningStep | ActionStep | FinalAnswerStep
+
+
+def _mentions_calls(text: str, calls: list[ToolCall]) -> bool:
+    """True when the text already holds the calls (JSON actions written in the text)."""
+    return all(f'"{c.name}"' in text for c in calls)
 
 
 def _jsonable(value: Any) -> Any:

@@ -40,9 +40,13 @@ class SandcellExecutor(PythonExecutor):
         if isinstance(executor, ExecutorConnection):
             self._conn, self._owns_conn = executor, False
         else:
-            self._conn, self._owns_conn = open_executor(executor, token), True
+            self._conn, self._owns_conn = open_executor(executor, token, imports=self.additional_imports), True
         self.tools: dict[str, Any] = {}
+        self._final_tool: Any = None
         self._specs: tuple[ToolSpec, ...] = ()
+        # Every variable sent so far: smolagents sends variables *before* tools, and a new
+        # tool set means a new session, so each new session gets them again.
+        self._variables: dict[str, Any] = {}
         self.session: Session | None = None
         # smolagents reads state["_print_outputs"] to show the logs of a failed execution.
         self.state: dict[str, Any] = {}
@@ -51,12 +55,23 @@ class SandcellExecutor(PythonExecutor):
         if self.session is None:
             self.session = self._conn.client.create_session(
                 limits=self.limits, extra_imports=self.additional_imports, tools=list(self._specs))
+            self._define(self._variables)
         return self.session
+
+    def _define(self, variables: dict[str, Any]) -> None:
+        code = variables_code(variables, skip_bad_names=True)
+        if code and self.session is not None:
+            r = self.session.execute(code)
+            if not r.ok:
+                raise AgentExecutionError(f"could not send variables: {describe_failure(r)}")
 
     def send_tools(self, tools: dict[str, Any]) -> None:
         """Declares the tools (final_answer is a sandbox builtin). Tools are declared when a
         session is created, so a changed tool set starts a new session."""
         self.tools = {n: t for n, t in tools.items() if n != "final_answer"}
+        # The sandbox's builtin final_answer ends the execute; a custom final_answer tool
+        # (one that formats or checks the answer) then runs here on the value, as it would locally.
+        self._final_tool = tools.get("final_answer")
         specs = tuple(ToolSpec(n, getattr(t, "description", ""), inputs_schema(getattr(t, "inputs", {})),
                                getattr(t, "output_type", "any")) for n, t in self.tools.items())
         if specs != self._specs and self.session is not None:
@@ -67,9 +82,9 @@ class SandcellExecutor(PythonExecutor):
     def send_variables(self, variables: dict[str, Any]) -> None:
         """Defines JSON-representable variables as Python literals (never pickle). smolagents'
         state may hold keys like "image.png" that no code can name: those are skipped."""
-        code = variables_code(variables, skip_bad_names=True)
-        if code:
-            self(code)
+        variables_code(variables, skip_bad_names=True)  # fail here, early, on values JSON cannot carry
+        self._variables.update(variables)
+        self._define(variables)  # no session yet: _open() defines them
 
     def _handlers(self) -> dict[str, Any]:
         def call(t: Any):
@@ -85,7 +100,10 @@ class SandcellExecutor(PythonExecutor):
         logs = r.stdout + (f"\n{r.stderr}" if r.stderr else "")
         self.state["_print_outputs"] = logs
         if r.ok or r.is_final_answer:
-            return CodeOutput(output=value_of(r.value), logs=logs, is_final_answer=r.is_final_answer)
+            output = value_of(r.value)
+            if r.is_final_answer and self._final_tool is not None:
+                output = self._final_tool(output)
+            return CodeOutput(output=output, logs=logs, is_final_answer=r.is_final_answer)
         raise AgentExecutionError(describe_failure(r))
 
     def _close_session(self) -> None:

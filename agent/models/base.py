@@ -141,6 +141,8 @@ class RetryPolicy:
     base_delay_s: float = 2.0
     max_delay_s: float = 60.0
     multiplier: float = 2.0
+    # A server's Retry-After is honoured up to this; a longer one is not worth blocking a run for.
+    max_retry_after_s: float = 120.0
 
     def delay(self, attempt: int) -> float:
         d = min(self.max_delay_s, self.base_delay_s * self.multiplier ** (attempt - 1))
@@ -152,6 +154,20 @@ def _status_of(exc: BaseException) -> int | None:
         code = getattr(obj, "status_code", None)
         if isinstance(code, int):
             return code
+    return None
+
+
+def _retry_after_s(exc: BaseException) -> float | None:
+    """The server's Retry-After (seconds form), when the exception carries the HTTP response."""
+    for obj in (exc, getattr(exc, "response", None)):
+        headers = getattr(obj, "headers", None)
+        if headers is None:
+            continue
+        try:
+            raw = headers.get("retry-after") or headers.get("Retry-After")
+            return max(0.0, float(raw)) if raw is not None else None
+        except (TypeError, ValueError, AttributeError):  # an HTTP-date, or headers of an odd type
+            return None
     return None
 
 
@@ -214,7 +230,9 @@ class ApiModel(Model):
                 err = classify_error(exc, self.model_id)
                 if not _retryable(err, exc) or attempt >= self.retry.max_attempts:
                     raise err from exc
-                time.sleep(self.retry.delay(attempt))
+                # The server knows best how long to wait (within our own bound).
+                told = min(_retry_after_s(exc) or 0.0, self.retry.max_retry_after_s)
+                time.sleep(max(self.retry.delay(attempt), told))
 
 
 def openai_style_message(message: Any, usage: Any, raw: Any) -> ChatMessage:

@@ -24,6 +24,10 @@ class LiteLLMModel(ApiModel):
     def _generate(self, messages, stop, tools, params) -> ChatMessage:
         import litellm  # slow to import; only pay for it when this backend is used
 
+        # Otherwise every failed call prints "Give Feedback / Get Help" banners into our output;
+        # the error itself reaches the caller as a ModelError.
+        litellm.suppress_debug_info = True
+
         # our RetryPolicy does the retrying
         req = self._chat_request(messages, stop, tools, {"timeout": self.timeout_s, "num_retries": 0,
                                                          "max_retries": 0, **params})

@@ -20,6 +20,7 @@ class Reply:
     error_body: dict[str, Any] | None = None
     prompt_tokens: int = 11
     completion_tokens: int = 7
+    retry_after: str | None = None  # the Retry-After header of an error reply
 
 
 def text(content: str) -> Reply:
@@ -30,8 +31,9 @@ def calls(*pairs: tuple[str, dict[str, Any]]) -> Reply:
     return Reply(tool_calls=[{"name": n, "arguments": a} for n, a in pairs])
 
 
-def error(status: int, message: str = "scripted error") -> Reply:
-    return Reply(status=status, error_body={"error": {"message": message, "type": "scripted", "code": status}})
+def error(status: int, message: str = "scripted error", retry_after: str | None = None) -> Reply:
+    return Reply(status=status, error_body={"error": {"message": message, "type": "scripted", "code": status}},
+                 retry_after=retry_after)
 
 
 class ScriptedLLM:
@@ -41,6 +43,7 @@ class ScriptedLLM:
         self._replies: deque[Reply] = deque()
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
+        self.times: list[float] = []  # time.monotonic() of each request, to check backoff waits
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -57,6 +60,7 @@ class ScriptedLLM:
             self._replies = deque(replies)
             self.requests.clear()
             self.headers.clear()
+            self.times.clear()
 
     def remaining(self) -> int:
         return len(self._replies)
@@ -69,6 +73,7 @@ class ScriptedLLM:
         with self._lock:
             self.requests.append(body)
             self.headers.append(headers)
+            self.times.append(time.monotonic())
             if not self._replies:
                 return error(500, "script exhausted")
             return self._replies.popleft()
@@ -89,16 +94,16 @@ class ScriptedLLM:
                     return self._send(404, {"error": {"message": f"no route {self.path}"}})
                 reply = llm._next(body, {k.lower(): v for k, v in self.headers.items()})
                 if reply.status != 200:
-                    return self._send(reply.status, reply.error_body or {})
+                    return self._send(reply.status, reply.error_body or {}, reply.retry_after)
                 self._send(200, completion(body.get("model", "scripted"), reply))
 
-            def _send(self, status: int, payload: dict[str, Any]) -> None:
+            def _send(self, status: int, payload: dict[str, Any], retry_after: str | None = None) -> None:
                 data = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 if status == 429:
-                    self.send_header("Retry-After", "0")
+                    self.send_header("Retry-After", retry_after or "0")
                 self.end_headers()
                 self.wfile.write(data)
 

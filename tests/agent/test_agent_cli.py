@@ -1,9 +1,14 @@
 """`agent run` as a user runs it: a subprocess, a loopback model, a real executor."""
 import os
+import signal
 import subprocess
 import sys
+import threading
+import time
 
-from scripted_llm import error, text
+import psutil
+
+from scripted_llm import calls, error, text
 
 
 def run_cli(llm, executor_address, *args: str) -> subprocess.CompletedProcess:
@@ -31,6 +36,24 @@ def test_cli_shows_steps_and_exits_zero_on_success(llm, executor_address):
     assert llm.headers[0]["authorization"] == "Bearer sk-cli"
 
 
+def test_cli_default_litellm_backend_as_in_the_readme(llm, executor_address):
+    # `agent run "..." --model openai/<id>`: litellm, with OPENAI_API_KEY / OPENAI_BASE_URL from the environment
+    llm.script(text("Thought: easy\n<code>\nimport math\nfinal_answer(math.gcd(12, 18))\n"))
+    proc = run_cli(llm, executor_address, "gcd of 12 and 18", "--model", "openai/scripted-model")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "final answer" in proc.stdout and "6" in proc.stdout.split("final answer")[1]
+    assert llm.requests[0]["model"] == "scripted-model"
+    assert llm.headers[0]["authorization"] == "Bearer sk-cli"
+
+
+def test_cli_tool_calling_agent(llm, executor_address):
+    llm.script(calls(("final_answer", {"answer": "forty-two"})))
+    proc = run_cli(llm, executor_address, "answer", "--agent", "tool-calling", "--model-type", "openai",
+                   "--model", "m")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "final_answer" in proc.stdout and "forty-two" in proc.stdout
+
+
 def test_cli_exits_non_zero_when_max_steps_is_reached(llm, executor_address):
     llm.script(text("<code>\nx = 1\n"), text("I could not finish."))
     proc = run_cli(llm, executor_address, "loop forever", "--model-type", "openai", "--model", "m",
@@ -49,3 +72,30 @@ def test_cli_exits_non_zero_on_bad_credentials(llm, executor_address):
 def test_cli_usage_error_is_exit_status_two():
     proc = subprocess.run([sys.executable, "-m", "agent", "run"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "--model" in proc.stderr
+
+
+def test_sigterm_closes_the_session_and_stops_the_embedded_executor(llm):
+    llm.script(text("<code>\nimport time\nprint('working')\ntime.sleep(60)\n"))
+    env = {**os.environ, "OPENAI_API_KEY": "sk-cli", "OPENAI_BASE_URL": llm.base_url}
+    env.pop("SANDCELL_EXECUTOR", None)  # no running executor: the CLI starts its own
+    proc = subprocess.Popen([sys.executable, "-m", "agent", "run", "t", "--model-type", "openai", "--model", "m"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 90
+        while not any("working" in line for line in lines):
+            assert proc.poll() is None and time.monotonic() < deadline, "".join(lines)
+            time.sleep(0.1)
+        executors = [p for p in psutil.Process(proc.pid).children()
+                     if "executor" in " ".join(p.cmdline()) and "agent" not in " ".join(p.cmdline())]
+        assert len(executors) == 1
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 128 + signal.SIGTERM
+        gone, alive = psutil.wait_procs(executors, timeout=30)
+        assert not alive, "the embedded executor outlived the CLI"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

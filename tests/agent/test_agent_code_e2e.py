@@ -167,6 +167,29 @@ def test_a_managed_agent_is_called_from_sandboxed_code(llm, executor):
     assert "def geographer(task: str, additional_args: dict | None) -> str:" in llm.requests[0]["messages"][0]["content"]
 
 
+class ShoutingFinalAnswer(Tool):
+    """A user's own final_answer: it formats answers and refuses empty ones."""
+
+    name = "final_answer"
+    description = "Gives the final answer, upper-cased."
+    inputs = {"answer": {"type": "any", "description": "the answer"}}
+    output_type = "string"
+
+    def forward(self, answer):
+        if not answer:
+            raise ValueError("an empty answer is not an answer")
+        return str(answer).upper()
+
+
+def test_a_custom_final_answer_tool_runs_on_the_answer(llm, executor):
+    llm.script(text(code("final_answer('')")), text(code("final_answer('paris')")))
+    with CodeAgent([ShoutingFinalAnswer()], model_for(llm), executor=executor) as agent:
+        assert agent.run("capital of France?") == "PARIS"
+    rejected = agent.memory.action_steps()[0]
+    assert "empty answer is not an answer" in str(rejected.error) and not rejected.is_final_answer
+    assert "empty answer" in user_turns(llm.requests[1])[-1]
+
+
 def test_live_output_and_before_execute_hooks(llm, executor):
     printed, parsed = [], []
     llm.script(text(code("for i in range(3):\n    print('line', i)\nfinal_answer(i)")))
@@ -188,13 +211,16 @@ def test_state_persists_across_runs_and_the_session_closes_on_exit(llm, executor
     assert not any(s.session_id == sid for s in executor.client.list_sessions())
 
 
-def test_embedded_local_executor_is_started_and_cleaned_up():
-    model = FakeModel(code("import math\nfinal_answer(math.factorial(5))"))
-    agent = CodeAgent([], model)
+def test_embedded_local_executor_is_started_and_cleaned_up(monkeypatch):
+    monkeypatch.delenv("SANDCELL_EXECUTOR", raising=False)
+    # json is outside the server's default allowlist: the embedded executor's ceiling must admit it
+    model = FakeModel(code("import json, math\nfinal_answer(json.loads(json.dumps(math.factorial(5))))"))
+    agent = CodeAgent([], model, additional_authorized_imports=["json"])
     try:
         assert agent.run("5!") == 120
         conn = agent._conn
         assert conn.owns_process and conn.process.proc.poll() is None
+        assert "json" in agent.session.info.allowed_imports
     finally:
         agent.close()
     assert conn.process.proc.poll() is not None  # stopped with the agent

@@ -60,6 +60,26 @@ def test_429_is_retried_with_backoff(llm, kind):
     assert len(llm.requests) == 3
 
 
+def gaps(llm) -> list[float]:
+    return [b - a for a, b in zip(llm.times, llm.times[1:])]
+
+
+def test_backoff_waits_grow_exponentially(llm):
+    llm.script(error(503), error(503), text("up again"))
+    slow = RetryPolicy(max_attempts=3, base_delay_s=0.3, multiplier=2.0)
+    assert make("openai", llm.base_url, retry=slow).generate(MESSAGES).content == "up again"
+    first, second = gaps(llm)
+    # jitter is +-25%: 0.3 s then 0.6 s, so the second wait is always the longer
+    assert 0.2 <= first < second and second >= 0.45
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_retry_after_header_is_honoured(llm, kind):
+    llm.script(error(429, "slow down", retry_after="1"), text("thanks for waiting"))
+    assert make(kind, llm.base_url).generate(MESSAGES).content == "thanks for waiting"
+    assert gaps(llm)[0] >= 0.9  # FAST alone would wait at most 0.05 s
+
+
 @pytest.mark.parametrize("kind", BACKENDS)
 def test_rate_limit_that_persists_raises(llm, kind):
     llm.script(error(429), error(429), error(429), text("never reached"))

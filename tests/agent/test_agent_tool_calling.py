@@ -2,7 +2,8 @@
 import pytest
 
 from agent import (ActionStep, AgentMaxStepsError, AgentParsingError, AgentToolCallError, AgentToolExecutionError,
-                   FinalAnswerStep, ModelError, PlanningStep, RunResult, TaskStep, ToolCallingAgent, tool)
+                   FinalAnswerStep, ModelError, PlanningStep, RunResult, TaskStep, Timing, ToolCall, ToolCallingAgent,
+                   tool)
 from fake_model import FakeModel
 
 LOG: list[str] = []
@@ -43,6 +44,18 @@ def test_native_tool_calls_then_final_answer():
     assert model.calls[0]["tools"] == ["add", "explode", "final_answer"]
     # the second model call saw the first call's observation
     assert "Observation for add: 5" in model.calls[1]["messages"][-1]["content"]
+
+
+def test_native_calls_with_text_are_both_shown_to_the_model():
+    step = ActionStep(1, Timing(0.0, 1.0), model_output="Adding now.",
+                      tool_calls=[ToolCall("add", {"a": 1, "b": 2}, "c0")], observations="Observation for add: 3")
+    said = [m.content for m in step.to_messages()]
+    assert said[0].startswith("Adding now.\nCalling tools:") and '"a": 1' in said[0]
+    assert said[1] == "Observation:\nObservation for add: 3"
+    # JSON actions written in the text are not repeated
+    json_step = ActionStep(1, Timing(0.0, 1.0), model_output='{"name": "add", "arguments": {"a": 1, "b": 2}}',
+                           tool_calls=[ToolCall("add", {"a": 1, "b": 2}, "c0")])
+    assert "Calling tools" not in json_step.to_messages()[0].content
 
 
 def test_json_tool_calls_in_text_when_the_model_has_no_native_tools():
