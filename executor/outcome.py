@@ -70,6 +70,8 @@ def user_traceback(exc: BaseException) -> tuple[str, int]:
     line = frames[-1].lineno if frames else 0
     if isinstance(exc, SyntaxError) and exc.filename and str(exc.filename).startswith("<cell"):
         line = exc.lineno or 0
+    elif not frames and isinstance(getattr(exc, "lineno", None), int):
+        line = exc.lineno  # rejected by the policy before it ran
     text = "Traceback (most recent call last):\n" if frames else ""
     text += "".join(traceback.format_list(frames))
     text += "".join(traceback.format_exception_only(type(exc), exc))

@@ -36,6 +36,7 @@ _FORBIDDEN_BUILTINS = {"eval", "exec", "compile", "open", "__import__", "breakpo
 
 
 _LEN = struct.Struct("!I")
+_EMPTY_CELL = cloudpickle.cloudpickle._empty_cell_value
 
 
 @dataclass(frozen=True)
@@ -55,10 +56,16 @@ class _Pickler(cloudpickle.Pickler):
 
 
 class _Unpickler(pickle.Unpickler):
-    def __init__(self, data: bytes, import_module, allowed):
+    """Resolves globals only through the sandbox's own view of the world: builtins from the
+    session's (guarded) builtins, attributes of allowed modules but never a module or a
+    dunder, and cloudpickle's function reconstructors replaced by ones that bind functions to
+    the session namespace (cloudpickle's would give them the real builtins)."""
+
+    def __init__(self, data: bytes, import_module, allowed, ns: dict):
         super().__init__(io.BytesIO(data))
         self._import_module = import_module
         self._allowed = allowed
+        self._ns = ns
 
     def persistent_load(self, pid):
         kind, name = pid
@@ -67,11 +74,41 @@ class _Unpickler(pickle.Unpickler):
         return self._import_module(name)
 
     def find_class(self, module: str, name: str):
-        if module == "builtins" and name in _FORBIDDEN_BUILTINS:
-            raise pickle.UnpicklingError(f"checkpoint references forbidden builtins.{name}")
-        if module in _INFRA_MODULES or self._allowed(module):
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"checkpoint references {module}.{name}, outside the allowlist")
+        if module == "builtins":
+            sandbox = self._ns["__builtins__"]
+            if name in _FORBIDDEN_BUILTINS or name not in sandbox:
+                raise pickle.UnpicklingError(f"checkpoint references forbidden builtins.{name}")
+            return sandbox[name]
+        if module in ("cloudpickle", "cloudpickle.cloudpickle"):
+            if name == "_make_function":
+                return self._make_function
+            if name == "_function_setstate":
+                return self._function_setstate
+        if name.startswith("__") or not (module in _INFRA_MODULES or self._allowed(module)):
+            raise pickle.UnpicklingError(f"checkpoint references {module}.{name}, outside the allowlist")
+        found = super().find_class(module, name)
+        if isinstance(found, types.ModuleType):
+            raise pickle.UnpicklingError(f"checkpoint references module {module}.{name}")
+        return found
+
+    def _make_function(self, code, _globals, name, argdefs, closure):
+        return types.FunctionType(code, self._ns, name, argdefs, closure)
+
+    def _function_setstate(self, obj, state):
+        # cloudpickle's version, minus `__globals__["__builtins__"] = builtins`.
+        state, slotstate = state
+        obj.__dict__.update(state)
+        obj_globals = slotstate.pop("__globals__")
+        closure_values = slotstate.pop("__closure__")
+        slotstate.pop("_cloudpickle_submodules", None)
+        for key, value in obj_globals.items():
+            self._ns.setdefault(key, value)
+        if closure_values is not None:
+            for cell, value in zip(obj.__closure__, closure_values):
+                if value is not _EMPTY_CELL:
+                    cell.cell_contents = value
+        for key, value in slotstate.items():
+            setattr(obj, key, value)
 
 
 def _dumps(obj) -> bytes:
@@ -129,6 +166,6 @@ class Checkpointer:
         data = os.pread(self._fd, size, 0)
         (header_len,) = _LEN.unpack_from(data)
         lost = json.loads(data[_LEN.size:_LEN.size + header_len])
-        state = _Unpickler(data[_LEN.size + header_len:], import_module, allowed).load()
+        state = _Unpickler(data[_LEN.size + header_len:], import_module, allowed, ns).load()
         ns.update(state)
         return True, tuple(lost)

@@ -59,6 +59,7 @@ class Worker:
         self._deferred: BaseException | None = None
         self._in_user_code = False
         self._timed_out = False
+        self._final: BaseException | None = None
         self._call_seq = 0
         self._active_limits = dict(spec["limits"])
         self._filenames: dict[str, str] = {}
@@ -112,7 +113,10 @@ class Worker:
 
     # -- builtins the code sees --
     def _final_answer(self, answer=None):
-        raise self._final_signal(answer)
+        # Remembered as well as raised: a `with` block whose __exit__ returns True, or a
+        # `return` in a finally, can still swallow the signal; the cell ends final anyway.
+        self._final = self._final_signal(answer)
+        raise self._final
 
     def _make_tool(self, name: str, params: tuple[str, ...]):
         def tool(*args, **kwargs):
@@ -183,7 +187,7 @@ class Worker:
                 self._filenames.clear()
             self._filenames[code] = filename
         self.sink.reset(limits["output_bytes"])
-        self._timed_out, self._deferred = False, None
+        self._timed_out, self._deferred, self._final = False, None, None
         wall0, cpu0 = time.perf_counter_ns(), time.process_time_ns()
         value, is_final, error, status = None, False, None, "ok"
         try:
@@ -197,6 +201,8 @@ class Worker:
                 if result is not None:
                     value = encode_value(result)
             self.sink.flush()
+            if self._final is not None:
+                value, is_final, error, status = self._outcome(self._final)
         except BaseException as exc:  # everything the code raises is a result, never a crash
             value, is_final, error, status = self._outcome(exc)
         finally:

@@ -55,7 +55,7 @@ def test_policy_blocks_classic_escapes(client, code):
     with client.create_session() as s:
         r = s.execute(code)
         assert r.status == "error", f"escape succeeded: {code!r} -> {r}"
-        assert r.error.type in {"ImportError", "ModuleNotFoundError", "PolicyViolation", "SyntaxError",
+        assert r.error.type in {"ImportError", "ModuleNotAllowed", "ModuleNotFoundError", "PolicyViolation", "SyntaxError",
                                 "NameError", "AttributeError", "PermissionError", "TypeError", "KeyError"}, r.error
         assert s.execute("40 + 2").value.python() == 42  # the session keeps working
 

@@ -1,0 +1,95 @@
+"""The policy object a worker holds: compiles cells, builds the namespace, gates imports."""
+from __future__ import annotations
+
+import ast
+import builtins
+from dataclasses import dataclass
+from types import CodeType, ModuleType
+
+from executor.policy import guards
+from executor.policy.errors import PolicyViolation
+from executor.policy.files import confined_open
+from executor.policy.modules import Allowlist, ModuleGate
+from executor.policy.names import FORBIDDEN_CALLS, FORBIDDEN_NAMES
+from executor.policy.transformer import FINAL_CHECK, FORMAT_GUARD, CellTransformer
+
+__all__ = ["Policy", "PolicyConfig", "CompiledCell"]
+
+# Builtins user code never gets: code from strings, the caller's scopes, interactive helpers,
+# the import machinery. (`open`, `__import__` and the attribute functions are replaced.)
+_DROPPED = {*FORBIDDEN_NAMES, *FORBIDDEN_CALLS, "__import__", "open", "copyright", "credits",
+            "license", "__loader__", "__spec__", "__package__", "__name__", "__doc__"}
+_CACHE_SIZE = 256
+
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    allowed_imports: tuple[str, ...]
+    file_access: bool = True
+    workdir: str | None = None          # None: the process's cwd (the jail chdirs into it)
+    reserved_names: tuple[str, ...] = ("final_answer",)
+
+
+@dataclass(frozen=True)
+class CompiledCell:
+    body: CodeType                      # every statement but a trailing expression
+    expr: CodeType | None               # the trailing expression: its value is the result
+
+
+class Policy:
+    def __init__(self, config: PolicyConfig):
+        self.config = config
+        self.allowed = Allowlist(config.allowed_imports)
+        self._gate = ModuleGate(self.allowed)
+        self._reserved = frozenset(config.reserved_names)
+        self._cache: dict[tuple[str, str], CompiledCell] = {}
+        base = {k: v for k, v in vars(builtins).items() if k not in _DROPPED}
+        base.update(
+            getattr=guards.guarded_getattr, setattr=guards.guarded_setattr,
+            delattr=guards.guarded_delattr, hasattr=guards.guarded_hasattr,
+            open=confined_open(config.workdir, config.file_access),
+            __import__=self._gate.import_hook,
+            **{name: guards.unavailable(name) for name in FORBIDDEN_CALLS},
+            **{FORMAT_GUARD: guards.format_attr, FINAL_CHECK: guards.final_check},
+        )
+        self.builtins = base
+
+    def preload(self) -> None:
+        """Import every allowed module now (in the zygote), so forked workers share them."""
+        for pattern in self.config.allowed_imports:
+            try:
+                self._gate.import_module(pattern.removesuffix(".*"))
+            except ImportError:
+                pass  # not installed: the import fails later with a clear message
+
+    def import_module(self, name: str) -> ModuleType:
+        """The filtered copy of an allowed module; used to restore checkpointed modules."""
+        self._gate.import_hook(name)
+        return self._gate.import_module(name)
+
+    def new_namespace(self, extra_builtins: dict) -> dict:
+        names = dict(self.builtins)
+        names.update(extra_builtins)
+        return {"__builtins__": names, "__name__": "__main__"}
+
+    def compile(self, source: str, filename: str = "<cell>") -> CompiledCell:
+        key = (source, filename)
+        cell = self._cache.get(key)
+        if cell is not None:
+            return cell
+        tree = ast.parse(source, filename, "exec")
+        checker = CellTransformer(self._reserved)
+        tree = checker.visit(tree)
+        if checker.problems:
+            (line, msg), *others = sorted(checker.problems, key=lambda p: p[0] or 0)
+            raise PolicyViolation(msg, line, tuple(others))
+        expr = None
+        if tree.body and isinstance(tree.body[-1], ast.Expr):
+            last = tree.body.pop()
+            expr = compile(ast.fix_missing_locations(ast.Expression(last.value)), filename, "eval",
+                           dont_inherit=True)
+        body = compile(ast.fix_missing_locations(tree), filename, "exec", dont_inherit=True)
+        if len(self._cache) >= _CACHE_SIZE:
+            self._cache.clear()
+        cell = self._cache[key] = CompiledCell(body, expr)
+        return cell

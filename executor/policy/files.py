@@ -1,0 +1,40 @@
+"""`open` for user code: paths resolve inside the session's work dir or not at all. Landlock
+enforces the same rule in the kernel where it is available; this layer gives the clear
+message and covers kernels without it."""
+from __future__ import annotations
+
+import io
+import os
+
+__all__ = ["confined_open"]
+
+
+def confined_open(workdir: str | None, enabled: bool):
+    root_cache: list[str] = []
+
+    def root() -> str:
+        if not root_cache:
+            root_cache.append(os.path.realpath(workdir or os.getcwd()))
+        return root_cache[0]
+
+    def open(file, mode="r", buffering=-1, encoding=None, errors=None, newline=None,
+             closefd=True, opener=None):
+        if not enabled:
+            raise PermissionError("file access is turned off for this session by the operator; "
+                                  "keep data in variables instead")
+        if opener is not None or not closefd:
+            raise PermissionError("open() with opener= or closefd=False is not allowed in the sandbox")
+        if isinstance(file, int):
+            raise PermissionError("open() on a file descriptor is not allowed in the sandbox; "
+                                  "open a path inside the work dir")
+        path = os.fsdecode(os.fspath(file))
+        if "\0" in path:
+            raise ValueError("embedded null character in path")
+        base = root()
+        full = os.path.realpath(os.path.join(base, path))
+        if full != base and not full.startswith(base + os.sep):
+            raise PermissionError(f"{path!r} is outside the session's work dir; only paths inside "
+                                  "it can be opened (use relative paths such as 'data.csv')")
+        return io.open(full, mode, buffering, encoding, errors, newline)
+
+    return open

@@ -1,0 +1,126 @@
+"""The import allowlist, and the filtered module copies that user code gets instead of the
+real modules, so that nothing reachable from an allowed module leads outside the allowlist
+(`statistics.sys`, `random._os`, `collections.abc` when only `collections` is allowed)."""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import types
+
+from executor.policy.errors import ModuleNotAllowed
+from executor.policy.guards import hardened_module_attrs
+
+__all__ = ["Allowlist", "ModuleGate"]
+
+
+class Allowlist:
+    """Patterns `pkg` (that module only) and `pkg.*` (the package and everything under it)."""
+
+    def __init__(self, patterns: tuple[str, ...]):
+        self.patterns = tuple(patterns)
+        self._exact = frozenset(p for p in patterns if not p.endswith(".*"))
+        self._trees = tuple(p[:-2] for p in patterns if p.endswith(".*"))
+        self._memo: dict[str, bool] = {}
+
+    def __call__(self, name: str) -> bool:
+        hit = self._memo.get(name)
+        if hit is None:
+            hit = name in self._exact or any(name == t or name.startswith(t + ".") for t in self._trees)
+            self._memo[name] = hit
+        return hit
+
+    def leads_to(self, name: str) -> bool:
+        """Whether some allowed module lives under `name` (so `import xml.etree` needs `xml`)."""
+        prefix = name + "."
+        return self(name) or any(p.startswith(prefix) for p in self._exact) or \
+            any(t.startswith(prefix) for t in self._trees)
+
+
+class ModuleGate:
+    """Imports for user code: checks the allowlist, returns filtered copies (one per name)."""
+
+    def __init__(self, allowed: Allowlist):
+        self.allowed = allowed
+        self._copies: dict[str, types.ModuleType] = {}
+
+    def refusal(self, name: str) -> ModuleNotAllowed:
+        shown = ", ".join(self.allowed.patterns) or "none"
+        return ModuleNotAllowed(
+            f"import of {name!r} is not allowed in this sandbox; allowed modules: {shown}. "
+            "Use only these, or ask the operator to widen the allowlist", name=name)
+
+    def import_module(self, name: str) -> types.ModuleType:
+        """The filtered copy of an allowed module (also used to restore checkpoints)."""
+        copy = self._copies.get(name)
+        if copy is not None:
+            return copy
+        if not self.allowed.leads_to(name):
+            raise self.refusal(name)
+        try:
+            real = importlib.import_module(name)
+        except ImportError as exc:
+            raise ModuleNotFoundError(f"no module named {name!r} in the sandbox", name=name) from exc
+        copy = self._filtered_copy(real, name)
+        self._copies[name] = copy
+        return copy
+
+    def _filtered_copy(self, real: types.ModuleType, name: str) -> types.ModuleType:
+        copy = types.ModuleType(name, getattr(real, "__doc__", None))
+        if not self.allowed(name):
+            # Only a parent on the way to an allowed submodule: it shows nothing of its own.
+            return copy
+        hardened = hardened_module_attrs(name)
+        for attr, value in list(vars(real).items()):
+            if attr.startswith("_"):
+                continue  # private helpers and the modules they import (random._os)
+            if isinstance(value, types.ModuleType):
+                continue  # submodules are attached by _attach when allowed and imported
+            copy.__dict__[attr] = hardened.get(attr, value)
+        exported = getattr(real, "__all__", None)
+        if exported is not None:
+            copy.__all__ = [n for n in exported if n in copy.__dict__]
+        return copy
+
+    def _attach(self, dotted: str) -> types.ModuleType:
+        """Import `a.b.c` and link the copies a -> b -> c; returns the copy of `a.b.c`."""
+        parts = dotted.split(".")
+        parent = None
+        for i in range(len(parts)):
+            mod = self.import_module(".".join(parts[: i + 1]))
+            if parent is not None:
+                parent.__dict__[parts[i]] = mod
+            parent = mod
+        return parent
+
+    def import_hook(self, name, globals=None, locals=None, fromlist=(), level=0):
+        """Stands in for builtins.__import__ for everything user code imports."""
+        if level:
+            raise ImportError("relative imports are not available in the sandbox; import modules by name")
+        if not isinstance(name, str) or not name:
+            raise ImportError("module names must be non-empty strings")
+        if not self.allowed(name):
+            raise self.refusal(name)
+        leaf = self._attach(name)
+        if not fromlist:
+            return self._copies[name.split(".")[0]]
+        for item in fromlist:
+            if item == "*" or item in leaf.__dict__:
+                continue
+            sub = f"{name}.{item}"
+            if self.allowed(sub):
+                self._attach(sub)
+            elif self._real_is_module(name, item):
+                raise self.refusal(sub)
+        return leaf
+
+    @staticmethod
+    def _real_is_module(name: str, item: str) -> bool:
+        real = importlib.import_module(name)
+        if isinstance(getattr(real, item, None), types.ModuleType):
+            return True
+        if not hasattr(real, "__path__"):
+            return False
+        try:
+            return importlib.util.find_spec(f"{name}.{item}") is not None
+        except ImportError:
+            return False
