@@ -161,6 +161,11 @@ class MultiStepAgent:
             except AgentError as err:
                 step.error = err
                 step.is_final_answer = False
+            except Exception:
+                # not the model's doing (executor unreachable, a bug): abort, but keep the
+                # step in memory so callers can see how far the run got
+                self._record(self._ended(step))
+                raise
             self._record(self._ended(step))
             yield step
             if step.is_final_answer:

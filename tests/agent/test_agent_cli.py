@@ -69,6 +69,14 @@ def test_cli_exits_non_zero_on_bad_credentials(llm, executor_address):
     assert "AuthenticationError" in proc.stdout and "OPENAI_API_KEY" not in proc.stdout.split("credentials")[0]
 
 
+def test_cli_exits_non_zero_when_the_executor_is_unreachable(llm):
+    llm.script(text("<code>\nx = 1\n"))
+    proc = run_cli(llm, "127.0.0.1:1", "t", "--model-type", "openai", "--model", "m")
+    assert proc.returncode == 1
+    assert "ExecutorUnavailable" in proc.stdout and "127.0.0.1:1" in proc.stdout
+    assert "Traceback" not in proc.stdout + proc.stderr
+
+
 def test_cli_usage_error_is_exit_status_two():
     proc = subprocess.run([sys.executable, "-m", "agent", "run"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "--model" in proc.stderr

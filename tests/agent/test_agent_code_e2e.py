@@ -231,7 +231,8 @@ def test_timeout_is_reported_to_the_model(llm, executor):
     with CodeAgent([], model_for(llm), executor=executor, wall_timeout_ms=500) as agent:
         assert agent.run("t") == "stopped looping"
     err = str(agent.memory.action_steps()[0].error)
-    assert "time" in err.lower()
+    # the executor's own words, which say which limit and how to act on it
+    assert "limit" in err and "0.5 s" in err
 
 
 @pytest.mark.parametrize("tags", [("<code>", "</code>"), ("```py", "```")])

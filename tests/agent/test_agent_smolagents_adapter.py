@@ -5,13 +5,13 @@ import pytest
 from smolagents import CodeAgent as SmolCodeAgent
 from smolagents import OpenAIServerModel as SmolOpenAIServerModel
 from smolagents import Tool as SmolTool
-from smolagents import tool as smol_tool
+from smolagents import tool
 
 from agent.smolagents_adapter import SandcellExecutor
 from scripted_llm import text
 
 
-@smol_tool
+@tool
 def word_length(word: str) -> int:
     """Counts the letters of a word.
 

@@ -170,3 +170,31 @@ def test_an_agent_is_usable_as_a_tool_of_another_agent():
 def test_duplicate_tool_names_are_refused():
     with pytest.raises(ValueError, match="two tools"):
         ToolCallingAgent([add, add], FakeModel())
+
+
+def test_over_http_native_calls_json_in_text_and_an_error_in_one_run(llm):
+    """A real LiteLLMModel against the loopback server: two native calls in one step, a JSON
+    action written in text, a bad call the model then fixes, and a native final_answer."""
+    from agent import LiteLLMModel, RetryPolicy
+    from scripted_llm import calls, text
+
+    model = LiteLLMModel("openai/scripted-model", api_base=llm.base_url, api_key="sk-test",
+                         retry=RetryPolicy(base_delay_s=0.01))
+    llm.script(calls(("add", {"a": 1, "b": 2}), ("add", {"a": 3, "b": 4})),
+               text('Action:\n{"name": "add", "arguments": {"a": 3, "b": 7}}'),
+               calls(("add", {"a": "ten"})),
+               calls(("final_answer", {"answer": "3, 7 and 10"})))
+    agent = ToolCallingAgent([add], model)
+    result = agent.run("add things", return_full_result=True)
+    assert result.output == "3, 7 and 10" and result.state == "success"
+    steps = agent.memory.action_steps()
+    assert steps[0].observations == "Observation for add: 3\nObservation for add: 7"
+    assert steps[1].observations == "Observation for add: 10"
+    assert isinstance(steps[2].error, AgentToolCallError)
+    sent = llm.requests[0]
+    assert [t["function"]["name"] for t in sent["tools"]] == ["add", "final_answer"]
+    assert sent["tool_choice"] == "required"
+    # the model saw its own native calls and their observations, and the validation error
+    seen = "\n".join(m["content"] for m in llm.requests[3]["messages"])
+    assert '"name": "add"' in seen and "Observation for add: 7" in seen and "should be of type integer" in seen
+    assert result.token_usage.input_tokens == 44
