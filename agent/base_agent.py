@@ -113,7 +113,8 @@ class MultiStepAgent:
         full = self.return_full_result if return_full_result is None else return_full_result
         if not full:
             return final
-        last = self.memory.steps[-1] if self.memory.steps else None
+        actions = self.memory.action_steps()
+        last = actions[-1] if actions else None
         state = "max_steps_error" if isinstance(getattr(last, "error", None), AgentMaxStepsError) else "success"
         return RunResult(final, state, tuple(self.memory.steps), self.memory.token_usage(),
                          Timing(start, time.time()))
@@ -174,14 +175,16 @@ class MultiStepAgent:
         if final_step is None:
             final_step = self._handle_max_steps(step_number)
             yield final_step
-        yield FinalAnswerStep(final_step.action_output)
+        answer = FinalAnswerStep(final_step.action_output)
+        self._record(answer)
+        yield answer
 
     @staticmethod
     def _ended(step: ActionStep) -> ActionStep:
         step.timing = step.timing.ended()
         return step
 
-    def _record(self, step: PlanningStep | ActionStep) -> None:
+    def _record(self, step: PlanningStep | ActionStep | FinalAnswerStep) -> None:
         self.memory.steps.append(step)
         for cls, cbs in self._callbacks.items():
             if isinstance(step, cls):

@@ -106,7 +106,13 @@ class ActionStep:
 
 @dataclass
 class FinalAnswerStep:
+    """The run's answer, last in memory. It adds nothing to the chat: the action that gave it
+    (or the max-steps answer) is already there."""
+
     output: Any
+
+    def to_messages(self, summary_mode: bool = False) -> list[ChatMessage]:
+        return []
 
 
 MemoryStep = SystemPromptStep | TaskStep | PlanningStep | ActionStep | FinalAnswerStep
@@ -130,7 +136,7 @@ class AgentMemory:
 
     def __init__(self, system_prompt: str):
         self.system_prompt = SystemPromptStep(system_prompt)
-        self.steps: list[TaskStep | PlanningStep | ActionStep] = []
+        self.steps: list[TaskStep | PlanningStep | ActionStep | FinalAnswerStep] = []
 
     def reset(self) -> None:
         self.steps = []
@@ -161,6 +167,8 @@ class AgentMemory:
                 out.append(s.to_dict())
             elif isinstance(s, TaskStep):
                 out.append({"type": "task", "task": s.task})
+            elif isinstance(s, FinalAnswerStep):
+                out.append({"type": "final_answer", "output": _jsonable(s.output)})
             else:
                 out.append({"type": "planning", "plan": s.plan, "duration_s": s.timing.duration_s,
                             "token_usage": None if s.token_usage is None else asdict(s.token_usage)})
@@ -173,7 +181,7 @@ class RunResult:
 
     output: Any
     state: str  # "success" | "max_steps_error"
-    steps: tuple[TaskStep | PlanningStep | ActionStep, ...]
+    steps: tuple[TaskStep | PlanningStep | ActionStep | FinalAnswerStep, ...]
     token_usage: TokenUsage
     timing: Timing
 

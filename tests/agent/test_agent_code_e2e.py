@@ -147,7 +147,7 @@ def test_max_steps_reached_asks_for_an_answer_from_memory(llm, executor):
     with CodeAgent([], model_for(llm), executor=executor, max_steps=2) as agent:
         result = agent.run("count", return_full_result=True)
     assert result.state == "max_steps_error" and result.output == "Probably n is 2."
-    assert isinstance(result.steps[-1].error, AgentMaxStepsError)
+    assert isinstance(result.steps[-2].error, AgentMaxStepsError) and result.steps[-1].output == "Probably n is 2."
     assert len(llm.requests) == 3 and "n += 1" in llm.requests[2]["messages"][-2]["content"]
 
 

@@ -103,8 +103,9 @@ def test_max_steps_then_answer_from_memory():
     result = agent.run("loop", return_full_result=True)
     assert isinstance(result, RunResult)
     assert result.output == "My best answer: 4" and result.state == "max_steps_error" and not result.success
-    last = result.steps[-1]
+    last, answer = result.steps[-2:]
     assert isinstance(last, ActionStep) and isinstance(last.error, AgentMaxStepsError)
+    assert isinstance(answer, FinalAnswerStep) and answer.output == "My best answer: 4"
     # the last call was the final-answer prompt, with no tools offered
     assert model.calls[-1]["tools"] == [] and "provide an answer" in model.calls[-1]["messages"][-1]["content"]
 
@@ -113,22 +114,25 @@ def test_full_result_has_typed_steps_timing_and_tokens():
     agent, _ = agent_with([("add", {"a": 1, "b": 1})], [("final_answer", {"answer": 2})])
     result = agent.run("t", return_full_result=True)
     assert result.state == "success" and result.output == 2
-    assert [type(s) for s in result.steps] == [TaskStep, ActionStep, ActionStep]
+    assert [type(s) for s in result.steps] == [TaskStep, ActionStep, ActionStep, FinalAnswerStep]
+    assert result.steps[-1].output == 2
     assert result.token_usage.input_tokens == 20 and result.token_usage.output_tokens == 10
     assert result.timing.duration_s >= 0
-    assert all(s.timing.duration_s is not None for s in result.steps[1:])
+    assert all(s.timing.duration_s is not None for s in result.steps[1:3])
     full = agent.memory.get_full_steps()
     assert full[1]["tool_calls"][0]["function"]["name"] == "add"
+    assert full[-1] == {"type": "final_answer", "output": 2}
 
 
 def test_step_callbacks_list_and_dict_with_optional_agent_argument():
-    seen, planned = [], []
+    seen, planned, answered = [], [], []
     agent, _ = agent_with("1. add\n2. answer", [("add", {"a": 1, "b": 1})], [("final_answer", {"answer": 2})],
                           step_callbacks={ActionStep: [lambda step: seen.append(step.step_number)],
-                                          PlanningStep: lambda step, agent: planned.append(agent.name)},
+                                          PlanningStep: lambda step, agent: planned.append(agent.name),
+                                          FinalAnswerStep: lambda step: answered.append(step.output)},
                           planning_interval=5, name="calc", description="adds")
     agent.run("t")
-    assert seen == [1, 2] and planned == ["calc"]
+    assert seen == [1, 2] and planned == ["calc"] and answered == [2]
 
 
 def test_streaming_yields_planning_action_and_final_steps():
