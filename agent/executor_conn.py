@@ -20,10 +20,13 @@ _LIVE: "weakref.WeakSet[ExecutorConnection]" = weakref.WeakSet()
 class ExecutorConnection:
     """An ExecutorClient, plus the local executor process when this object started it."""
 
-    def __init__(self, client: ExecutorClient, *, process: ExecutorProcess | None = None):
+    def __init__(self, client: ExecutorClient, *, process: ExecutorProcess | None = None,
+                 token: str | None = None):
         self.client = client
         self.address = client.address
         self.process = process
+        # kept so that other clients (a CLI, a second agent) can share an embedded executor
+        self.token = token
         self._closed = False
         _LIVE.add(self)
 
@@ -34,7 +37,7 @@ class ExecutorConnection:
     @classmethod
     def connect(cls, address: str, token: str | None = None) -> "ExecutorConnection":
         """A running executor at "host:port"."""
-        return cls(ExecutorClient(address, token=token))
+        return cls(ExecutorClient(address, token=token), token=token)
 
     @classmethod
     def start_local(cls, *flags: str, startup_timeout_s: float = 60.0) -> "ExecutorConnection":
@@ -45,7 +48,7 @@ class ExecutorConnection:
             proc = ExecutorProcess("--token", token, *flags, timeout_s=startup_timeout_s)
         except Exception as exc:  # RuntimeError with the server log; anything else is a start failure too
             raise ExecutorStartError(f"the embedded local executor did not start: {exc}") from exc
-        return cls(ExecutorClient(proc.address.strip(), token=token), process=proc)
+        return cls(ExecutorClient(proc.address.strip(), token=token), process=proc, token=token)
 
     def close(self) -> None:
         """Closes the channel; stops the local process (SIGTERM: it closes its sessions) if ours."""

@@ -1,7 +1,9 @@
 """Fixtures for the agent tests: a loopback LLM server and a connection to a real executor.
 
-The executor itself comes from tests/conftest.py (`executor_address`: a real
-`python -m executor` on a loopback port, shared by the whole test session).
+The executor itself comes from tests/conftest.py (`local_executor`: a real
+`python -m executor` on a loopback port, shared by the whole test session). The agent tests
+use that one directly, whatever other targets `executor_address` may be parametrized over:
+they test the agent, not the deployment, and the machine has two cores.
 """
 from __future__ import annotations
 
@@ -30,9 +32,14 @@ def llm(_llm_server) -> ScriptedLLM:
     return _llm_server
 
 
+@pytest.fixture(scope="session")
+def agent_executor_address(local_executor) -> str:
+    return local_executor.address
+
+
 @pytest.fixture
-def executor(executor_address):
+def executor(agent_executor_address):
     """A connection to the real test executor (not owned: closing it leaves the server up)."""
-    conn = ExecutorConnection.connect(executor_address)
+    conn = ExecutorConnection.connect(agent_executor_address)
     yield conn
     conn.close()

@@ -11,20 +11,20 @@ import psutil
 from scripted_llm import calls, error, text
 
 
-def run_cli(llm, executor_address, *args: str) -> subprocess.CompletedProcess:
+def run_cli(llm, address, *args: str) -> subprocess.CompletedProcess:
     # Credentials and endpoints come from the usual environment variables, as for a user.
     env = {**os.environ, "OPENAI_API_KEY": "sk-cli", "OPENAI_BASE_URL": llm.base_url,
-           "SANDCELL_EXECUTOR": executor_address, "COLUMNS": "120"}
+           "SANDCELL_EXECUTOR": address, "COLUMNS": "120"}
     return subprocess.run([sys.executable, "-m", "agent", "run", *args], env=env, capture_output=True,
                           text=True, timeout=120)
 
 
-def test_cli_shows_steps_and_exits_zero_on_success(llm, executor_address):
+def test_cli_shows_steps_and_exits_zero_on_success(llm, agent_executor_address):
     llm.script(text("Thought: compute the squares first\n<code>\nsquares = [i * i for i in range(4)]\n"
                     "print(squares)\n"),
                text("Thought: this fails\n<code>\nsquares[10]\n"),
                text("Thought: now answer\n<code>\nfinal_answer(sum(squares))\n"))
-    proc = run_cli(llm, executor_address, "Sum the first four squares", "--model-type", "openai",
+    proc = run_cli(llm, agent_executor_address, "Sum the first four squares", "--model-type", "openai",
                    "--model", "scripted-model", "--max-steps", "5")
     out = proc.stdout
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -36,35 +36,35 @@ def test_cli_shows_steps_and_exits_zero_on_success(llm, executor_address):
     assert llm.headers[0]["authorization"] == "Bearer sk-cli"
 
 
-def test_cli_default_litellm_backend_as_in_the_readme(llm, executor_address):
+def test_cli_default_litellm_backend_as_in_the_readme(llm, agent_executor_address):
     # `agent run "..." --model openai/<id>`: litellm, with OPENAI_API_KEY / OPENAI_BASE_URL from the environment
     llm.script(text("Thought: easy\n<code>\nimport math\nfinal_answer(math.gcd(12, 18))\n"))
-    proc = run_cli(llm, executor_address, "gcd of 12 and 18", "--model", "openai/scripted-model")
+    proc = run_cli(llm, agent_executor_address, "gcd of 12 and 18", "--model", "openai/scripted-model")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "final answer" in proc.stdout and "6" in proc.stdout.split("final answer")[1]
     assert llm.requests[0]["model"] == "scripted-model"
     assert llm.headers[0]["authorization"] == "Bearer sk-cli"
 
 
-def test_cli_tool_calling_agent(llm, executor_address):
+def test_cli_tool_calling_agent(llm, agent_executor_address):
     llm.script(calls(("final_answer", {"answer": "forty-two"})))
-    proc = run_cli(llm, executor_address, "answer", "--agent", "tool-calling", "--model-type", "openai",
+    proc = run_cli(llm, agent_executor_address, "answer", "--agent", "tool-calling", "--model-type", "openai",
                    "--model", "m")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "final_answer" in proc.stdout and "forty-two" in proc.stdout
 
 
-def test_cli_exits_non_zero_when_max_steps_is_reached(llm, executor_address):
+def test_cli_exits_non_zero_when_max_steps_is_reached(llm, agent_executor_address):
     llm.script(text("<code>\nx = 1\n"), text("I could not finish."))
-    proc = run_cli(llm, executor_address, "loop forever", "--model-type", "openai", "--model", "m",
+    proc = run_cli(llm, agent_executor_address, "loop forever", "--model-type", "openai", "--model", "m",
                    "--max-steps", "1")
     assert proc.returncode == 1
     assert "I could not finish." in proc.stdout and "max steps" in proc.stdout
 
 
-def test_cli_exits_non_zero_on_bad_credentials(llm, executor_address):
+def test_cli_exits_non_zero_on_bad_credentials(llm, agent_executor_address):
     llm.script(error(401, "invalid api key"))
-    proc = run_cli(llm, executor_address, "t", "--model-type", "openai", "--model", "m")
+    proc = run_cli(llm, agent_executor_address, "t", "--model-type", "openai", "--model", "m")
     assert proc.returncode == 1
     assert "AuthenticationError" in proc.stdout and "OPENAI_API_KEY" not in proc.stdout.split("credentials")[0]
 

@@ -5,7 +5,7 @@ import sys
 import time
 
 import pytest
-from sandcell.client import Limits
+from sandcell.client import Limits, Unauthenticated
 
 from agent import (AgentExecutionError, AgentMaxStepsError, AgentParsingError, CodeAgent, ExecutorConnection,
                    ExecutorStartError, OpenAIServerModel, open_executor,
@@ -134,6 +134,17 @@ def test_parsing_failure_goes_back_to_the_model(llm, executor):
     assert "<code>" in user_turns(llm.requests[1])[-1]
 
 
+def test_malformed_code_is_a_syntax_error_observation(llm, executor):
+    llm.script(text(code("values = [1, 2\nprint(values)")), text("Thought: fix it\n<code>\n</code>"),
+               text(code("values = [1, 2]\nfinal_answer(len(values))")))
+    with CodeAgent([], model_for(llm), executor=executor) as agent:
+        assert agent.run("t") == 2
+    syntax, empty = (s.error for s in agent.memory.action_steps()[:2])
+    assert isinstance(syntax, AgentExecutionError) and "SyntaxError" in str(syntax) and "line 1" in str(syntax)
+    assert isinstance(empty, AgentParsingError)  # an empty block is no action either
+    assert "SyntaxError" in user_turns(llm.requests[1])[-1]
+
+
 def test_final_answer_inside_try_except_is_not_swallowed(llm, executor):
     llm.script(text(code("try:\n    final_answer({'answer': 42})\nexcept Exception:\n    print('swallowed')\n"
                          "except BaseException:\n    print('swallowed too')\nprint('after')")))
@@ -221,6 +232,14 @@ def test_embedded_local_executor_is_started_and_cleaned_up(monkeypatch):
         conn = agent._conn
         assert conn.owns_process and conn.process.proc.poll() is None
         assert "json" in agent.session.info.allowed_imports
+        # it is guarded by a random token: a second client gets in with it, and not without it
+        monkeypatch.setenv("SANDCELL_EXECUTOR", conn.address)
+        monkeypatch.setenv("SANDCELL_TOKEN", conn.token)
+        with open_executor() as other:
+            assert any(s.session_id == agent.session.id for s in other.client.list_sessions())
+        monkeypatch.setenv("SANDCELL_TOKEN", "wrong-token")
+        with open_executor() as intruder, pytest.raises(Unauthenticated):
+            intruder.client.list_sessions()
     finally:
         agent.close()
     assert conn.process.proc.poll() is not None  # stopped with the agent
@@ -247,10 +266,10 @@ def test_an_executor_that_cannot_start_is_a_clear_error():
         ExecutorConnection.start_local("--no-such-flag", startup_timeout_s=30)
 
 
-def test_executor_address_and_token_come_from_the_environment(executor_address, monkeypatch):
-    monkeypatch.setenv("SANDCELL_EXECUTOR", executor_address)
+def test_executor_address_and_token_come_from_the_environment(agent_executor_address, monkeypatch):
+    monkeypatch.setenv("SANDCELL_EXECUTOR", agent_executor_address)
     with open_executor() as conn:
-        assert not conn.owns_process and conn.address == executor_address
+        assert not conn.owns_process and conn.address == agent_executor_address
         assert conn.client.health()
 
 
@@ -259,7 +278,7 @@ import os, sys
 sys.path.insert(0, {testdir!r})
 from agent import CodeAgent
 from fake_model import FakeModel
-from sandcell.client import Limits
+from sandcell.client import Limits, Unauthenticated
 agent = CodeAgent([], FakeModel("<code>\\nfinal_answer(1)\\n"), executor={address!r},
                   limits=Limits(idle_ttl_ms=1500))
 agent.run("t")
@@ -268,8 +287,8 @@ os._exit(0)  # dies without closing anything
 """
 
 
-def test_sessions_of_an_agent_that_died_are_reaped_by_ttl(executor_address, executor):
-    script = DYING_AGENT.format(testdir=os.path.dirname(__file__), address=executor_address)
+def test_sessions_of_an_agent_that_died_are_reaped_by_ttl(agent_executor_address, executor):
+    script = DYING_AGENT.format(testdir=os.path.dirname(__file__), address=agent_executor_address)
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     sid = proc.stdout.strip()
     assert proc.returncode == 0 and sid, proc.stderr
