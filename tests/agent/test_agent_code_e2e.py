@@ -262,8 +262,9 @@ def test_markdown_fences_are_accepted_too(llm, executor, tags):
 
 
 def test_an_executor_that_cannot_start_is_a_clear_error():
-    with pytest.raises(ExecutorStartError, match="did not start"):
+    with pytest.raises(ExecutorStartError, match="did not start") as info:
         ExecutorConnection.start_local("--no-such-flag", startup_timeout_s=30)
+    assert "--no-such-flag" in str(info.value)  # the server's own complaint, from its log
 
 
 def test_executor_address_and_token_come_from_the_environment(agent_executor_address, monkeypatch):
