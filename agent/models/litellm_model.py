@@ -4,6 +4,7 @@ from __future__ import annotations
 import importlib.util
 from typing import Any
 
+from agent.errors import ModelNotFoundError
 from agent.models.base import ApiModel, ChatMessage, RetryPolicy, openai_style_message
 
 __all__ = ["LiteLLMModel"]
@@ -28,6 +29,13 @@ class LiteLLMModel(ApiModel):
         # the error itself reaches the caller as a ModelError.
         litellm.suppress_debug_info = True
 
+        try:  # a model id litellm cannot route would otherwise surface as a vague HTTP 400
+            litellm.get_llm_provider(self.model_id, api_base=self.api_base)
+        except Exception as exc:  # litellm raises its BadRequestError (or ValueError in older versions)
+            raise ModelNotFoundError(
+                f"litellm cannot tell which provider serves model {self.model_id!r}: prefix it with "
+                "the provider, e.g. 'openai/gpt-4o-mini', 'anthropic/claude-sonnet-4-5', "
+                "'huggingface/<repo>', 'ollama/<model>'") from exc
         # our RetryPolicy does the retrying
         req = self._chat_request(messages, stop, tools, {"timeout": self.timeout_s, "num_retries": 0,
                                                          "max_retries": 0, **params})

@@ -103,6 +103,13 @@ def test_unknown_model_is_a_clear_error(llm, kind):
         make(kind, llm.base_url).generate(MESSAGES)
 
 
+def test_litellm_model_id_without_a_provider_is_a_clear_error(llm):
+    llm.script(text("unused"))
+    with pytest.raises(ModelNotFoundError, match="prefix it with the provider"):
+        LiteLLMModel("no-such-model-xyz", api_key="sk-test", retry=FAST).generate(MESSAGES)
+    assert llm.requests == []
+
+
 def test_server_errors_exhaust_retries(llm):
     llm.script(error(500), error(500), error(500))
     with pytest.raises(ModelError) as info:
