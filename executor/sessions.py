@@ -261,19 +261,32 @@ class SessionManager:
         if not rec.lock.acquire(blocking=False):
             raise SessionBusyError("the session is running another execute; wait for its result, "
                                    "or use another session for parallel work", session_id=session_id)
+        result = None
         try:
             if not self._exec_slots.acquire(blocking=False):
                 raise TooManyExecutesError(f"the server runs its maximum of {self.config.max_concurrent_executes} "
                                            "executes at once; retry shortly")
             try:
                 rec.busy, rec.last_active = True, time.time()
-                yield from self._run(rec, start, tool_results)
+                run = self._run(rec, start, tool_results)
+                try:
+                    for msg in run:
+                        if msg["op"] == "result":
+                            result = msg
+                            break
+                        yield msg
+                finally:
+                    run.close()
             finally:
                 rec.busy, rec.last_active = False, time.time()
                 rec.execute_count += 1
                 self._exec_slots.release()
         finally:
             rec.lock.release()
+        # Only now, with the session free: a client that sends its next execute the moment
+        # it reads this result must not find the session still marked busy.
+        if result is not None:
+            yield result
 
     def _run(self, rec: SessionRecord, start: dict, tool_results) -> Iterator[dict]:
         lim = rec.spec.limits

@@ -224,3 +224,11 @@ def test_graceful_shutdown_finishes_running_execute():
         assert proc.proc.wait(20) == 0
     finally:
         proc.stop()
+
+
+def test_back_to_back_executes_never_find_the_session_busy(session):
+    # The result must reach the client only after the session is free again, or a client
+    # that sends its next execute at once races the server's bookkeeping.
+    for i in range(200):
+        assert session.execute(f"{i} * 2").value.python() == i * 2
+        assert session.execute_unary(f"{i} + 1").value.python() == i + 1
