@@ -50,7 +50,8 @@ class ExecutorProcess:
         return workers
 
     def log(self) -> str:
-        self._log.flush()
+        if not self._log.closed:  # still readable after stop(), e.g. for a start failure
+            self._log.flush()
         return Path(self.log_path).read_text(errors="replace")
 
     def stop(self, sig: int = signal.SIGTERM, timeout_s: float = 20.0) -> int | None:
