@@ -18,13 +18,11 @@ from agent.prompts import CODE_SYSTEM_PROMPT, render
 from agent.sandbox_values import describe_failure, jsonable, truncate_content, value_of, variables_code
 from agent.tools import FinalAnswerTool, Tool
 
-__all__ = ["CodeAgent", "DEFAULT_IDLE_TTL_MS"]
+__all__ = ["CodeAgent"]
 
 # Agents with an open session, closed at interpreter exit (registered after executor_conn's
 # handler, so it runs first, while the connections are still up).
 _OPEN: "weakref.WeakSet[CodeAgent]" = weakref.WeakSet()
-# A session the agent forgets to close (it crashed) is reaped by the executor after this.
-DEFAULT_IDLE_TTL_MS = 15 * 60 * 1000
 
 
 class CodeAgent(MultiStepAgent):
@@ -42,7 +40,10 @@ class CodeAgent(MultiStepAgent):
                  code_block_tags: tuple[str, str] = CODE_TAGS, **kwargs: Any):
         super().__init__(tools, model, **kwargs)
         self.additional_authorized_imports = list(additional_authorized_imports)
-        self.limits = limits or Limits(idle_ttl_ms=DEFAULT_IDLE_TTL_MS)
+        # No limits of our own by default: the server's are its operator's choice, and asking for
+        # more than its maximum (say a longer idle TTL) would fail every session. A session the
+        # agent never closes (it crashed) is reaped after the server's idle TTL.
+        self.limits = limits or Limits()
         self.wall_timeout_ms = wall_timeout_ms
         self.on_output = on_output  # (stream, text) as the sandboxed code prints
         self.before_execute = before_execute  # sees the parsed step before its code runs (live UIs)

@@ -17,7 +17,6 @@ from typing import Any
 from smolagents.local_python_executor import CodeOutput, PythonExecutor
 from sandcell.client import Limits, Session, SessionNotFound, ToolSpec
 
-from agent.code_agent import DEFAULT_IDLE_TTL_MS
 from agent.errors import AgentExecutionError
 from agent.executor_conn import ExecutorConnection, open_executor
 from agent.sandbox_values import describe_failure, jsonable, value_of, variables_code
@@ -35,7 +34,7 @@ class SandcellExecutor(PythonExecutor):
                  limits: Limits | None = None, wall_timeout_ms: int | None = None):
         self.additional_imports = list(additional_imports)
         self.logger = logger
-        self.limits = limits or Limits(idle_ttl_ms=DEFAULT_IDLE_TTL_MS)
+        self.limits = limits or Limits()  # the server's defaults, as for CodeAgent
         self.wall_timeout_ms = wall_timeout_ms
         if isinstance(executor, ExecutorConnection):
             self._conn, self._owns_conn = executor, False
