@@ -5,7 +5,6 @@ import atexit
 import os
 import secrets
 import weakref
-from pathlib import Path
 from collections.abc import Sequence
 
 from sandcell.client import ExecutorClient
@@ -16,20 +15,6 @@ from agent.errors import ExecutorStartError
 __all__ = ["ExecutorConnection", "open_executor"]
 
 _LIVE: "weakref.WeakSet[ExecutorConnection]" = weakref.WeakSet()
-
-
-class _LocalProcess(ExecutorProcess):
-    """ExecutorProcess whose failed start reports the server's log.
-
-    Workaround: on a failed start ExecutorProcess closes its log file and then reads it via
-    log(), whose flush() raises "flush of closed file", hiding why the server did not start.
-    Remove once sandcell/local.py flushes only an open file.
-    """
-
-    def log(self) -> str:
-        if not self._log.closed:
-            self._log.flush()
-        return Path(self.log_path).read_text(errors="replace")
 
 
 class ExecutorConnection:
@@ -60,7 +45,7 @@ class ExecutorConnection:
         random token because the port is reachable by other local users. `flags` go to the server."""
         token = secrets.token_urlsafe(24)
         try:
-            proc = _LocalProcess("--token", token, *flags, timeout_s=startup_timeout_s)
+            proc = ExecutorProcess("--token", token, *flags, timeout_s=startup_timeout_s)
         except Exception as exc:  # RuntimeError with the server log; anything else is a start failure too
             raise ExecutorStartError(f"the embedded local executor did not start: {exc}") from exc
         return cls(ExecutorClient(proc.address.strip(), token=token), process=proc, token=token)
