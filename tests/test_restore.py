@@ -1,0 +1,63 @@
+"""State survives a hard kill, and what comes back is still inside the sandbox: restored
+functions see the session's namespace and its guarded builtins, not the real ones."""
+from __future__ import annotations
+
+import pytest
+
+from sandcell.client import ExecutorClient, Limits
+from sandcell.local import ExecutorProcess
+
+
+@pytest.fixture(scope="module")
+def own_server():
+    # Our own server: these tests kill workers, and count restores from a clean slate.
+    with ExecutorProcess() as proc, ExecutorClient(proc.address) as c:
+        yield proc, c
+
+
+def _kill_worker(proc):
+    [worker] = proc.session_workers()
+    worker.kill()
+    worker.wait(5)
+
+
+def test_restored_functions_share_the_session_namespace(own_server):
+    proc, c = own_server
+    with c.create_session() as s:
+        s.execute("counter = 1\ndef bump():\n    global counter\n    counter += 1\n    return counter\n"
+                  "class Box:\n    def __init__(self):\n        self.items = []\n    def add(self, x):\n"
+                  "        self.items.append(x)\n        return len(self.items)\nbox = Box()\nbox.add('a')")
+        _kill_worker(proc)
+        r = s.execute("bump(), bump(), counter, box.add('b')")
+        assert r.ok and r.restored, r
+        assert r.value.python() == [2, 3, 3, 2]  # one namespace: bump() and `counter` agree
+        assert s.execute("counter").value.python() == 3
+
+
+def test_restored_functions_keep_the_sandbox_builtins(own_server):
+    proc, c = own_server
+    with c.create_session() as s:
+        s.execute("def opener():\n    return open\ndef reach(obj, name):\n    return getattr(obj, name)\n"
+                  "def importer():\n    import os\n    return os")
+        _kill_worker(proc)
+        r = s.execute("opener()('/etc/passwd')")
+        assert r.restored and r.error.type == "PermissionError", r
+        r = s.execute("reach(reach, '__glo' + 'bals__')")
+        assert r.error.type == "AttributeError", r
+        r = s.execute("importer()")
+        assert r.error.type == "ModuleNotAllowed", r
+        assert s.execute("reach([], 'append')").ok
+
+
+def test_restore_after_memory_limit_and_crash(own_server):
+    _proc, c = own_server
+    with c.create_session(limits=Limits(memory_bytes=256 << 20, wall_timeout_ms=5_000)) as s:
+        s.execute("import collections\nseen = collections.Counter('hello')")
+        r = s.execute("chunks = []\nwhile True:\n    chunks.append(bytearray(16 << 20))")
+        assert r.status == "memory_limit"
+        assert s.execute("seen['l']").value.python() == 2
+        # A crash in C: the worker dies on a signal (stack overflow past the recursion guard
+        # is not reachable from the policy, so the server kills it with the hard timeout).
+        r = s.execute("sum(range(10**12))", wall_timeout_ms=500)
+        assert r.status == "timeout" and r.restored
+        assert s.execute("seen.most_common(1)").value.python() == [["l", 2]]
