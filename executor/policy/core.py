@@ -11,6 +11,7 @@ from executor.policy.errors import PolicyViolation
 from executor.policy.files import confined_open
 from executor.policy.modules import Allowlist, ModuleGate
 from executor.policy.names import FORBIDDEN_CALLS, FORBIDDEN_NAMES
+from executor.policy.stdlib import SANDBOX_MARK, SANDBOX_TOKEN, harden_stdlib
 from executor.policy.transformer import FINAL_CHECK, FORMAT_GUARD, CellTransformer
 
 __all__ = ["Policy", "PolicyConfig", "CompiledCell"]
@@ -38,6 +39,7 @@ class CompiledCell:
 
 class Policy:
     def __init__(self, config: PolicyConfig):
+        harden_stdlib()
         self.config = config
         self.allowed = Allowlist(config.allowed_imports)
         self._gate = ModuleGate(self.allowed)
@@ -51,6 +53,7 @@ class Policy:
             __import__=self._gate.import_hook,
             **{name: guards.unavailable(name) for name in FORBIDDEN_CALLS},
             **{FORMAT_GUARD: guards.format_attr, FINAL_CHECK: guards.final_check},
+            **{SANDBOX_MARK: SANDBOX_TOKEN},  # how the stdlib patches recognise sandboxed frames
         )
         self.builtins = base
 

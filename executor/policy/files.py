@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import os
 
+from executor.policy.names import plain_str
+
 __all__ = ["confined_open"]
 
 
@@ -27,7 +29,8 @@ def confined_open(workdir: str | None, enabled: bool):
         if isinstance(file, int):
             raise PermissionError("open() on a file descriptor is not allowed in the sandbox; "
                                   "open a path inside the work dir")
-        path = os.fsdecode(os.fspath(file))
+        # An exact str: a str subclass could lie to os.path's startswith/split checks.
+        path = plain_str(os.fsdecode(os.fspath(file)), "path")
         if "\0" in path:
             raise ValueError("embedded null character in path")
         base = root()

@@ -5,21 +5,26 @@ from __future__ import annotations
 
 import _string
 import sys
+from collections import UserString
 
 from executor.policy.errors import FinalAnswerSignal, PolicyViolation
 from executor.policy.names import (FORBIDDEN_CALLS, FORBIDDEN_NAMES, attr_problem,
-                                   attr_write_problem, format_field_problem)
+                                   attr_write_problem, format_field_problem, plain_str)
 
 __all__ = ["guarded_getattr", "guarded_setattr", "guarded_delattr", "guarded_hasattr",
-           "format_attr", "final_check", "unavailable", "hardened_module_attrs"]
+           "format_attr", "check_template", "final_check", "unavailable"]
 
 _FORMAT_METHODS = ("format", "format_map")
 _checked_templates: dict[str, None] = {}
 
 
-def _check_template(template: str, depth: int = 0) -> None:
-    """Rejects attribute walks in str.format fields ("{0.__class__.__mro__}")."""
+def check_template(template, depth: int = 0) -> str:
+    """Rejects attribute walks in str.format fields ("{0.__class__.__mro__}"); returns the
+    template as an exact str, which is what must be formatted (a str subclass with a forged
+    __hash__/__eq__ could otherwise pass as a template already checked)."""
+    template = plain_str(template, "format string")
     if template in _checked_templates:
+        return template
         return
     for _literal, field, spec, _conv in _string.formatter_parser(template):
         if field is None:
@@ -31,20 +36,19 @@ def _check_template(template: str, depth: int = 0) -> None:
                 if problem:
                     raise AttributeError(problem)
         if spec and "{" in spec and depth < 2:
-            _check_template(spec, depth + 1)  # nested fields: "{0:{1.__class__}}"
+            check_template(spec, depth + 1)  # nested fields: "{0:{1.__class__}}"
     if len(_checked_templates) > 4096:
         _checked_templates.clear()
     _checked_templates[template] = None
+    return template
 
 
 def _safe_format(template: str, /, *args, **kwargs):
-    _check_template(template)
-    return str.format(template, *args, **kwargs)
+    return str.format(check_template(template), *args, **kwargs)
 
 
 def _safe_format_map(template: str, mapping, /):
-    _check_template(template)
-    return str.format_map(template, mapping)
+    return str.format_map(check_template(template), mapping)
 
 
 _SAFE = {"format": _safe_format, "format_map": _safe_format_map}
@@ -64,23 +68,54 @@ class _BoundSafe:
         return f"<method {self._method!r} of str object>"
 
 
+def _str_methods(obj) -> str | None:
+    """The str whose own format methods `obj.format` would reach, if any: a str (or a
+    subclass that does not override them), or a collections.UserString, which forwards
+    to its .data inside stdlib code the compiler never sees."""
+    if isinstance(obj, str):
+        cls = type(obj)
+        if cls is str or (cls.format is str.format and cls.format_map is str.format_map):
+            return obj
+        return None  # the subclass's own format(); a super().format inside it comes back here
+    if isinstance(obj, UserString) and isinstance(obj.data, str):
+        cls = type(obj)
+        if cls.format is UserString.format and cls.format_map is UserString.format_map:
+            return obj.data
+    return None
+
+
 def format_attr(obj, name: str, *default):
     """`obj.format` / `obj.format_map`: the compiler routes these here."""
-    if isinstance(obj, str):
-        return _BoundSafe(obj, name)
-    if isinstance(obj, type) and issubclass(obj, str):
-        return _SAFE[name]
+    template = _str_methods(obj)
+    if template is not None:
+        return _BoundSafe(template, name)
+    if isinstance(obj, type) and issubclass(obj, (str, UserString)) and \
+            getattr(obj, name, None) in (str.format, str.format_map, UserString.format,
+                                         UserString.format_map):
+        return _SAFE[name] if issubclass(obj, str) else _unbound_user_string(name)
     value = getattr(obj, name, *default)
-    # `super().format` in a str subclass, or any other way to a bound str.format.
+    # `super().format` in a subclass that overrides format(), or any other way to a bound
+    # str.format (a builtin method: no __func__) or UserString.format.
     owner = getattr(value, "__self__", None)
-    if isinstance(owner, str) and getattr(value, "__name__", None) in _FORMAT_METHODS:
-        return _BoundSafe(owner, value.__name__)
+    method = getattr(value, "__name__", None)
+    if method in _FORMAT_METHODS:
+        if isinstance(owner, str) and not hasattr(value, "__func__"):
+            return _BoundSafe(owner, method)
+        if isinstance(owner, UserString) and \
+                getattr(value, "__func__", None) in (UserString.format, UserString.format_map):
+            return _BoundSafe(owner.data, method)
     return value
 
 
+def _unbound_user_string(name: str):
+    def method(self, /, *args, **kwargs):
+        return _SAFE[name](self.data, *args, **kwargs)
+    method.__name__ = method.__qualname__ = name
+    return method
+
+
 def guarded_getattr(obj, name, *default):
-    if not isinstance(name, str):
-        raise TypeError("attribute name must be a string")
+    name = plain_str(name)
     problem = attr_problem(name)
     if problem:
         raise AttributeError(problem)
@@ -90,14 +125,12 @@ def guarded_getattr(obj, name, *default):
 
 
 def guarded_hasattr(obj, name) -> bool:
-    if not isinstance(name, str):
-        raise TypeError("attribute name must be a string")
+    name = plain_str(name)
     return attr_problem(name) is None and hasattr(obj, name)
 
 
 def guarded_setattr(obj, name, value) -> None:
-    if not isinstance(name, str):
-        raise TypeError("attribute name must be a string")
+    name = plain_str(name)
     problem = attr_write_problem(name)
     if problem:
         raise AttributeError(problem)
@@ -105,8 +138,7 @@ def guarded_setattr(obj, name, value) -> None:
 
 
 def guarded_delattr(obj, name) -> None:
-    if not isinstance(name, str):
-        raise TypeError("attribute name must be a string")
+    name = plain_str(name)
     problem = attr_write_problem(name)
     if problem:
         raise AttributeError(problem)
@@ -134,45 +166,3 @@ def unavailable(name: str):
         raise PolicyViolation(f"{name}() is not available in the sandbox; {hint}")
     stub.__name__ = stub.__qualname__ = name
     return stub
-
-
-# -- allowed modules whose functions would look attributes up by name for the caller --
-
-def _guarded_attrgetter(*names):
-    import operator
-    for dotted in names:
-        for part in str(dotted).split("."):
-            problem = attr_problem(part)
-            if problem:
-                raise AttributeError(problem)
-    return operator.attrgetter(*names)
-
-
-def _guarded_methodcaller(name, /, *args, **kwargs):
-    import operator
-    problem = attr_problem(name) if isinstance(name, str) else None
-    if problem or name in _FORMAT_METHODS:
-        raise AttributeError(problem or f"methodcaller({name!r}) is not allowed; call the method directly")
-    return operator.methodcaller(name, *args, **kwargs)
-
-
-def _safe_formatter():
-    import string
-
-    class Formatter(string.Formatter):
-        def get_field(self, field_name, args, kwargs):
-            _first, rest = _string.formatter_field_name_split(field_name)
-            for is_attr, key in rest:
-                if is_attr and format_field_problem(key):
-                    raise AttributeError(format_field_problem(key))
-            return super().get_field(field_name, args, kwargs)
-    return Formatter
-
-
-def hardened_module_attrs(module: str) -> dict:
-    """Replacements for the few public attributes of allowed modules that bypass the guards."""
-    if module == "operator":
-        return {"attrgetter": _guarded_attrgetter, "methodcaller": _guarded_methodcaller}
-    if module == "string":
-        return {"Formatter": _safe_formatter()}
-    return {}

@@ -8,7 +8,8 @@ import importlib.util
 import types
 
 from executor.policy.errors import ModuleNotAllowed
-from executor.policy.guards import hardened_module_attrs
+from executor.policy.names import plain_str
+from executor.policy.stdlib import hardened_module_attrs
 
 __all__ = ["Allowlist", "ModuleGate"]
 
@@ -51,6 +52,7 @@ class ModuleGate:
 
     def import_module(self, name: str) -> types.ModuleType:
         """The filtered copy of an allowed module (also used to restore checkpoints)."""
+        name = plain_str(name, "module name")
         copy = self._copies.get(name)
         if copy is not None:
             return copy
@@ -96,7 +98,11 @@ class ModuleGate:
         """Stands in for builtins.__import__ for everything user code imports."""
         if level:
             raise ImportError("relative imports are not available in the sandbox; import modules by name")
-        if not isinstance(name, str) or not name:
+        # Exact strs only: the allowlist and the copies are dicts keyed by name, which a str
+        # subclass with a forged __hash__/__eq__ could otherwise match as an allowed module.
+        name = plain_str(name, "module name")
+        fromlist = tuple(plain_str(item, "imported name") for item in fromlist or ())
+        if not name:
             raise ImportError("module names must be non-empty strings")
         if not self.allowed(name):
             raise self.refusal(name)

@@ -3,7 +3,7 @@ checks (transformer) and the run-time guards (getattr & co.), so both say the sa
 from __future__ import annotations
 
 __all__ = ["GUARD_PREFIX", "READ_DUNDERS", "attr_problem", "attr_write_problem",
-           "format_field_problem", "is_dunder", "FORBIDDEN_NAMES", "FORBIDDEN_CALLS"]
+           "format_field_problem", "is_dunder", "plain_str", "FORBIDDEN_NAMES", "FORBIDDEN_CALLS"]
 
 # Hidden helpers the transformer emits live under this prefix; user code may not name them.
 GUARD_PREFIX = "_sc_"
@@ -54,6 +54,17 @@ FORBIDDEN_CALLS = {
     "exit": "to finish, call final_answer(...) or just let the code end",
     "quit": "to finish, call final_answer(...) or just let the code end",
 }
+
+
+def plain_str(value, what: str = "attribute name") -> str:
+    """`value` as an exact str. Every run-time check must see this, never the caller's object:
+    a str subclass can override startswith/__eq__/__hash__ and so lie to the checks, while
+    getattr(), str.format and the import system use its real characters."""
+    if type(value) is str:
+        return value
+    if isinstance(value, str):
+        return str.__str__(value)  # the slot itself, not the subclass's __str__: an exact copy
+    raise TypeError(f"{what} must be a string, not {type(value).__name__}")
 
 
 def is_dunder(name: str) -> bool:
