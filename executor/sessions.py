@@ -159,14 +159,18 @@ class SessionManager:
             "tools": [{"name": t["name"], "params": t.get("params", [])} for t in rec.spec.tools],
         }
         try:
-            pid = self.zygote.spawn(spec, theirs.fileno(), rec.ckpt_fd)
+            forked = self.zygote.spawn(spec, theirs.fileno(), rec.ckpt_fd)
         finally:
             theirs.close()
-        worker = _Worker(pid, ours)
-        with self._lock:
-            self._by_pid[pid] = worker
+        worker = _Worker(-1, ours)
         rec.worker = worker
         ready = self._wait_ready(worker)
+        try:
+            worker.pid = ready["pid"] if ready.get("op") == "ready" else forked.result(timeout=_READY_TIMEOUT_S)
+        except Exception as exc:  # no pid at all: the zygote is gone
+            raise WorkerStartError(f"the session worker failed to start: {exc}") from exc
+        with self._lock:
+            self._by_pid[worker.pid] = worker
         if ready.get("op") != "ready":
             self._kill(worker)
             raise WorkerStartError(f"the session worker failed to start: {ready.get('error', ready)}")

@@ -70,18 +70,16 @@ class ZygoteHandle:
                 except Exception:
                     log.exception("exit callback failed")
 
-    def spawn(self, spec: dict, chan_fd: int, ckpt_fd: int, timeout_s: float = 10.0) -> int:
-        """Forks a worker; returns its pid. The descriptors are duplicated into the worker."""
+    def spawn(self, spec: dict, chan_fd: int, ckpt_fd: int) -> Future:
+        """Asks for a worker; the future resolves to its pid. The descriptors are duplicated
+        into the worker. Callers need not wait: the worker's own ready message carries its
+        pid too, and waiting here would add a thread hop to every session start."""
         req = next(self._seq)
         fut: Future = Future()
         self._pending[req] = fut
         with self._lock:
             ipc.send(self._sock, {"op": "spawn", "req": req, "spec": spec}, fds=[chan_fd, ckpt_fd])
-        try:
-            return fut.result(timeout=timeout_s)
-        except TimeoutError as exc:
-            self._pending.pop(req, None)
-            raise WorkerStartError("the zygote did not fork a worker in time") from exc
+        return fut
 
     def close(self) -> None:
         try:
