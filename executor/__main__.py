@@ -30,10 +30,19 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    if config.parent_pid:
+        threading.Thread(target=_watch_parent, args=(config.parent_pid, stop), daemon=True).start()
     stop.wait()
     log.info("shutting down", extra={"event": "shutdown", "grace_s": config.shutdown_grace_s})
     running.stop(config.shutdown_grace_s)
     return 0
+
+
+def _watch_parent(pid: int, stop: threading.Event) -> None:
+    """An embedded executor must not outlive its program, even one killed with SIGKILL."""
+    while not stop.wait(1.0):
+        if os.getppid() != pid:
+            stop.set()
 
 
 if __name__ == "__main__":

@@ -22,7 +22,8 @@ class ExecutorProcess:
         self.log_path = os.path.join(self._dir, "server.log")
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
-            [python, "-m", "executor", "--host", "127.0.0.1", "--port", "0", "--ready-file", ready, *flags],
+            [python, "-m", "executor", "--host", "127.0.0.1", "--port", "0", "--ready-file", ready,
+             "--parent-pid", str(os.getpid()), *flags],
             stdout=self._log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
         deadline = time.monotonic() + timeout_s
         while not os.path.exists(ready):
