@@ -45,3 +45,14 @@ def test_metrics_and_json_logs():
         events = [json.loads(line) for line in proc.log().splitlines() if line.startswith("{")]
         assert {"session_created", "session_closed"} <= {e.get("event") for e in events}
         assert all({"ts", "level", "msg"} <= e.keys() for e in events)
+
+
+def test_readme_config_table_matches_the_code():
+    import pathlib
+    import subprocess
+    import sys
+    root = pathlib.Path(__file__).resolve().parents[1]
+    table = subprocess.run([sys.executable, "-m", "executor", "--config-table"], capture_output=True,
+                           text=True, check=True, cwd=root).stdout.strip()
+    assert table in (root / "README.md").read_text(), "README's configuration table is stale: " \
+        "paste the output of `python -m executor --config-table`"
