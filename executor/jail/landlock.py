@@ -8,7 +8,9 @@ is an error. Landlock checks the *resolved* path, so symlinks and /proc/self/roo
 links in the workdir lead nowhere the rules do not already allow.
 
 Read-only runtime paths (computed at import, in the zygote): sys.prefix, sys.base_prefix,
-sys.exec_prefix, sys.base_exec_prefix, the absolute sys.path entries that exist, /usr/lib,
+sys.exec_prefix, sys.base_exec_prefix, the absolute sys.path entries that exist (outside
+those prefixes only their packages and modules: such an entry is usually the server's working
+directory, whose other files are none of a session's business), /usr/lib,
 /usr/lib64, /lib, /lib64, /usr/local/lib, /usr/share/zoneinfo, /etc/localtime; /dev/null
 read-write; /dev/urandom, /dev/random, /dev/zero read-only. Never: "/", /proc, /sys, /dev,
 /tmp, /run, /home, /root, /etc as a whole, nor any path that contains the workdir (it would
@@ -69,9 +71,42 @@ _TOO_BROAD = frozenset(("/", "/proc", "/sys", "/dev", "/tmp", "/var", "/var/tmp"
                         "/home", "/root", "/etc", "/usr", "/mnt", "/media", "/srv", "/opt"))
 
 
+_MODULE_SUFFIXES = (".py", ".pyc", ".so", ".pyd")
+
+
+def _importable(entry: str) -> list[str]:
+    """What can be imported from a sys.path directory: its packages and module files.
+
+    A sys.path entry outside the interpreter's prefixes is usually the server's working
+    directory (`python -m` puts it first): granting it whole would let sessions read whatever
+    lies there (a checkout's .git, a token file, TLS keys). Only its code is needed."""
+    try:
+        names = sorted(os.listdir(entry))
+    except OSError:
+        return []
+    out = []
+    for name in names:
+        path = os.path.join(entry, name)
+        if os.path.isdir(path) and name.isidentifier() and os.path.isfile(os.path.join(path, "__init__.py")):
+            out.append(path)
+        elif name.endswith(_MODULE_SUFFIXES) and os.path.isfile(path) and name.split(".")[0].isidentifier():
+            out.append(path)
+    return out
+
+
 def _runtime_paths() -> tuple[tuple[str, int], ...]:
-    wanted = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
-              *(p for p in sys.path if os.path.isabs(p)),
+    prefixes = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix]
+    roots = [os.path.realpath(p) for p in prefixes]
+    entries = []
+    for p in sys.path:
+        if not os.path.isabs(p):
+            continue
+        real = os.path.realpath(p)
+        if os.path.isdir(real) and not any(real == r or real.startswith(r.rstrip("/") + "/") for r in roots):
+            entries.extend(_importable(real))
+        else:
+            entries.append(p)  # beneath a prefix, or a zip file
+    wanted = [*prefixes, *entries,
               "/usr/lib", "/usr/lib64", "/lib", "/lib64", "/usr/local/lib",
               "/usr/share/zoneinfo", "/etc/localtime"]
     found: dict[str, int] = {}
