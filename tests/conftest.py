@@ -1,10 +1,19 @@
-"""Shared fixtures: a real executor on a loopback port, clients, and the after-hostile-test check."""
+"""Shared fixtures: a real executor on a loopback port, clients, and the after-hostile-test check.
+
+The executor's own suite (tests/test_*.py) runs against two targets: `local`, a server
+process on a loopback port, and `docker`, the hardened container stack (docker/compose.yaml).
+"""
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
 from sandcell.client import ExecutorClient, Limits
 from sandcell.local import ExecutorProcess
+
+pytest_plugins = ["tests.docker.stack"]  # executor_image, hardened_stack
+TARGETS = ("local", "docker")
 
 # Imports sessions may ask for in tests (the server's ceiling).
 TEST_CEILING = "dataclasses,json,functools,operator,asyncio,string,typing,textwrap,decimal,fractions"
@@ -18,8 +27,31 @@ def local_executor():
 
 
 @pytest.fixture(scope="session")
-def executor_address(local_executor) -> str:
-    return local_executor.address
+def docker_executor(executor_image):
+    from tests.docker.stack import compose_stack  # the plugin module, imported after registration
+    with compose_stack("api", TEST_CEILING, max_sessions=60) as running:
+        yield running
+
+
+def pytest_generate_tests(metafunc):
+    """Parametrize the executor's own suite by target. Suites built on the executor
+    (tests/agent) and tests that inspect the local server's processes stay local."""
+    if "executor_target" not in metafunc.fixturenames:
+        return
+    own_suite = Path(metafunc.definition.path).parent == Path(__file__).parent
+    if own_suite and "local_executor" not in metafunc.fixturenames:
+        metafunc.parametrize("executor_target", TARGETS, scope="session")
+
+
+@pytest.fixture(scope="session")
+def executor_target() -> str:
+    return "local"
+
+
+@pytest.fixture(scope="session")
+def executor_address(request, executor_target) -> str:
+    target = "docker_executor" if executor_target == "docker" else "local_executor"
+    return request.getfixturevalue(target).address
 
 
 @pytest.fixture(scope="session")
