@@ -19,7 +19,7 @@ TARGETS = {"execute_vs_echo": 1.3, "create_session_p50_ms": 3.0, "cpu_ratio_vs_e
 def _container() -> dict | None:
     """Image size and cold start, when the Docker image has been built (issue: make image)."""
     try:
-        from docker.bench_container import measure  # type: ignore[import-not-found]
+        from bench.container import measure
     except Exception:
         return None
     try:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
 import time
 
-__all__ = ["compose_command", "Stack", "SERVICES"]
+__all__ = ["compose_command", "run_compose", "Stack", "SERVICES"]
 
 SERVICES = ("executor", "forwarder")
 
@@ -27,6 +28,17 @@ def compose_command() -> list[str]:
     if shutil.which("docker-compose"):
         return ["docker-compose"]
     raise RuntimeError("neither `docker compose` nor `docker-compose` is installed (.ci/run installs it)")
+
+
+def run_compose(compose_dir: str, project: str, *args: str, env: dict | None = None,
+                files: tuple[str, ...] = ("compose.yaml",), timeout_s: float = 300) -> None:
+    """compose -f FILES -p PROJECT ARGS, run from compose_dir: compose v1 reads the
+    `seccomp:` profile path relative to the working directory."""
+    argv = compose_command() + [a for f in files for a in ("-f", f)] + ["-p", project, *args]
+    out = subprocess.run(argv, cwd=compose_dir, env={**os.environ, **(env or {})}, capture_output=True,
+                         text=True, timeout=timeout_s)
+    if out.returncode:
+        raise RuntimeError(f"{' '.join(argv)}: {out.stderr.strip()}")
 
 
 def _docker(*args: str, timeout_s: float = 60) -> str:
