@@ -29,7 +29,7 @@ test: setup proto-check
 	$(PY) -m pytest -q -p no:cacheprovider tests
 
 test-fast: setup
-	$(PY) -m pytest -q -x -p no:cacheprovider tests --ignore=tests/docker
+	SANDCELL_TEST_TARGETS=local $(PY) -m pytest -q -x -p no:cacheprovider tests --ignore=tests/docker
 
 bench: setup
 	$(PY) -m bench
