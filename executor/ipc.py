@@ -13,7 +13,7 @@ __all__ = ["send", "recv", "ChannelClosed", "FrameTooLarge", "MAX_FRAME_BYTES"]
 
 _HEADER = struct.Struct("!I")
 # A frame carries one message (code, an output chunk, a result); larger is a protocol error.
-MAX_FRAME_BYTES = 256 << 20
+MAX_FRAME_BYTES = 16 << 20  # above any result or tool answer; bounds what a hostile worker can make us buffer
 
 
 class ChannelClosed(EOFError):

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Iterator
 
 from executor import ipc
+from executor.untrusted import MalformedMessage, OutputBudget, clean_result, clean_tool_call
 from executor.config import LimitError, ServerConfig, SessionLimits
 from executor.errors import (InvalidRequestError, RequestTooLargeError, SessionBusyError,
                              SessionNotFoundError, TooManyExecutesError, TooManySessionsError,
@@ -306,12 +307,27 @@ class SessionManager:
         deadline = time.monotonic() + (wall_ms + self.config.kill_grace_ms) / 1000
         started = time.monotonic()
         ipc.send(worker.sock, {"op": "exec", **start})
+        budget = OutputBudget(min(lim.output_bytes, start.get("output_bytes") or lim.output_bytes))
+        declared = {t["name"] for t in rec.spec.tools}
         pump = None
         finished = False
         try:
             while True:
                 msg = self._recv_until(worker, deadline)
                 op = msg.get("op")
+                try:
+                    if op == "out":
+                        msg = budget.take(msg)
+                        if msg is None:
+                            continue
+                    elif op == "tool_call":
+                        msg = clean_tool_call(msg, declared)
+                    elif op == "result":
+                        msg = clean_result(msg, budget)
+                except MalformedMessage as exc:
+                    log.warning("malformed worker message", extra={"event": "worker_malformed",
+                                                                   "session_id": rec.session_id, "error": str(exc)})
+                    op = "malformed"  # kill and restore: an honest worker never sends this
                 if op == "out" or op == "tool_call":
                     if op == "tool_call" and tool_results is None:
                         ipc.send(worker.sock, {"op": "tool_result", "call_id": msg["call_id"], "error": {
@@ -328,7 +344,7 @@ class SessionManager:
                     self._observe(msg, started)
                     yield msg
                     return
-                elif op in ("died", "deadline"):
+                elif op in ("died", "deadline", "malformed"):
                     finished = True
                     result = self._after_death(rec, worker, op, started)
                     self._observe(result, started)
@@ -348,10 +364,16 @@ class SessionManager:
                 return {"op": "deadline"}
             readable, _, _ = select.select([worker.sock], [], [], left)
             if readable:
+                # A frame started is not a frame finished: never wait on it past the deadline.
+                worker.sock.settimeout(max(deadline - time.monotonic(), 0.001))
                 try:
                     msg = ipc.recv(worker.sock)
+                except TimeoutError:
+                    return {"op": "deadline"}
                 except (OSError, ipc.ChannelClosed, ValueError):
                     return {"op": "died"}
+                finally:
+                    worker.sock.settimeout(None)
                 if msg.get("op") in ("out", "tool_call", "result"):
                     return msg
                 if msg.get("op") == "checkpoint_failed":
@@ -364,6 +386,10 @@ class SessionManager:
             status = "timeout"
             detail = ("The code did not stop at the timeout (for example a long C-level call), so the sandbox "
                       "process was killed.")
+        elif why == "malformed":
+            self._kill(worker)
+            status, detail = "killed", ("The sandbox process wrote something other than the executor's protocol "
+                                        "to its channel, so it was killed.")
         else:
             worker.exited.wait(2)
             sig = os.WTERMSIG(worker.status) if worker.status is not None and os.WIFSIGNALED(worker.status) else 0

@@ -1,0 +1,93 @@
+"""Messages from a session worker are untrusted input. A session whose operator allowed `os`
+or `ctypes` can write any bytes to its channel: forged output past its cap, a frame it never
+finishes, a result with bogus fields. The server accepts only well-formed messages, counts
+output itself, and never waits on a frame past the execute's deadline."""
+from __future__ import annotations
+
+from executor.ipc import MAX_FRAME_BYTES
+
+__all__ = ["OutputBudget", "clean_tool_call", "clean_result", "MalformedMessage", "STATUSES"]
+
+STATUSES = frozenset({"ok", "error", "timeout", "cpu_limit", "memory_limit", "output_limit",
+                      "disk_limit", "killed", "open_files_limit"})
+_STREAMS = ("stdout", "stderr")
+_MAX_TEXT = 1 << 20
+
+
+class MalformedMessage(ValueError):
+    """The worker sent something no honest worker sends: treat it as a crashed worker."""
+
+
+def _str(value, what: str, limit: int = _MAX_TEXT) -> str:
+    if not isinstance(value, str) or len(value) > limit:
+        raise MalformedMessage(f"{what} is not a string of at most {limit} characters")
+    return value
+
+
+def _int(value, what: str) -> int:
+    if type(value) is not int or not 0 <= value < 1 << 63:
+        raise MalformedMessage(f"{what} is not a non-negative 64-bit integer")
+    return value
+
+
+class OutputBudget:
+    """The execute's output cap, enforced again on the server side of the channel."""
+
+    def __init__(self, limit_bytes: int):
+        self.left = limit_bytes
+        self.truncated = False
+
+    def take(self, msg: dict) -> dict | None:
+        stream = msg.get("stream")
+        if stream not in _STREAMS:
+            raise MalformedMessage(f"unknown output stream {stream!r}")
+        text = _str(msg.get("text"), "output text", MAX_FRAME_BYTES)
+        data = text.encode("utf-8", "replace")
+        if len(data) > self.left:
+            self.truncated = True
+            data = data[: self.left]
+            text = data.decode("utf-8", "ignore")
+        self.left -= len(data)
+        return {"op": "out", "stream": stream, "text": text} if text else None
+
+
+def clean_tool_call(msg: dict, declared: set[str]) -> dict:
+    name = _str(msg.get("name"), "tool name", 256)
+    if name not in declared:
+        raise MalformedMessage(f"tool call to undeclared tool {name!r}")
+    call_id = msg.get("call_id")
+    if type(call_id) not in (int, str):
+        raise MalformedMessage("tool call id is not an int or string")
+    return {"op": "tool_call", "call_id": call_id, "name": name,
+            "arguments_json": _str(msg.get("arguments_json", ""), "tool arguments")}
+
+
+# Field -> check, for the two nested records of a result.
+_VALUE = {"type_name": lambda v: _str(v, "value type", 1024), "json": lambda v: _str(v, "value json"),
+          "repr": lambda v: _str(v, "value repr"), "repr_truncated": lambda v: v is True}
+_ERROR = {"type": lambda v: _str(v, "error type", 1024), "message": lambda v: _str(v, "error message"),
+          "line_number": lambda v: _int(v, "error line"), "traceback": lambda v: _str(v, "traceback")}
+_DEFAULTS = {"line_number": 0, "repr_truncated": False}
+
+
+def _record(raw, what: str, fields: dict) -> dict | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise MalformedMessage(f"{what} is not an object")
+    return {name: check(raw.get(name, _DEFAULTS.get(name, ""))) for name, check in fields.items()}
+
+
+def clean_result(msg: dict, budget: OutputBudget) -> dict:
+    status = msg.get("status")
+    if status not in STATUSES:
+        raise MalformedMessage(f"unknown result status {status!r}")
+    out = {"op": "result", "status": status, "is_final_answer": msg.get("is_final_answer") is True,
+           "output_truncated": msg.get("output_truncated") is True or budget.truncated,
+           "message": _str(msg.get("message", ""), "result message"),
+           "value": None, "error": None}
+    for key in ("wall_time_us", "cpu_time_us", "peak_memory_bytes"):
+        out[key] = _int(msg.get(key, 0), key)
+    out["value"] = _record(msg.get("value"), "result value", _VALUE)
+    out["error"] = _record(msg.get("error"), "result error", _ERROR)
+    return out
