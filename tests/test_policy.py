@@ -81,7 +81,11 @@ ESCAPES = {
     "reduce": ("[].__reduce__()", "__reduce__"),
     "getattribute": ("object.__getattribute__(1, '__class__')", "__getattribute__"),
     "type.__dict__": ("type.__dict__", "__dict__"),
-    "instance __dict__ write": ("class A:\n    pass\nA().__dict__['x'] = 1", "__dict__"),
+    "class __dict__": ("class A:\n    pass\nA.__dict__", "__dict__"),
+    "module __dict__": ("import math\nmath.__dict__", "__dict__"),
+    "type __dict__ via getattr": ("getattr(type, '__di' + 'ct__')['__subclasses__']", "__dict__"),
+    "vars(module)": ("import statistics\nvars(statistics)", "vars()"),
+    "__dict__ assignment": ("class A:\n    pass\nA().__dict__ = {}", "__dict__"),
     "class assignment": ("class A:\n    pass\na = A()\na.__class__ = int", "__class__"),
     "defaults": ("def f(x=1):\n    pass\nf.__defaults__", "__defaults__"),
     "wrapped": ("def f():\n    pass\nf.__wrapped__", "__wrapped__"),
@@ -427,6 +431,14 @@ POSITIVE = {
                             "(v, hasattr(a, 'y'))", (2, False)),
     "hasattr of a blocked name is False": ("hasattr(object, '__subclasses__')", False),
     "hasattr of an allowed dunder": ("hasattr(1, '__add__')", True),
+    "instance __dict__ and vars": (
+        "class R:\n    def __init__(self, **kw):\n        self.__dict__.update(kw)\n"
+        "r = R(a=1)\nr.__dict__['b'] = 2\n(vars(r), getattr(r, '__dict__') is vars(r))", ({"a": 1, "b": 2}, True)),
+    "dunder names in a class body": ("class V:\n    def __mul__(self, k):\n        return k * 2\n"
+                                     "    __rmul__ = __mul__\n3 * V()", 6),
+    "init_subclass via super": ("class P:\n    seen = []\n    def __init_subclass__(cls, **kw):\n"
+                                "        super().__init_subclass__(**kw)\n        P.seen.append(cls.__name__)\n"
+                                "class C(P):\n    pass\nP.seen", ["C"]),
     "wraps-style renaming": ("def f():\n    pass\nf.__name__ = 'g'\nf.__doc__ = 'd'\nf.__qualname__", "f"),
     "main idiom": ("r = 0\nif __name__ == '__main__':\n    r = 1\nr", 1),
     "private attributes and properties": (

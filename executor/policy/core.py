@@ -12,7 +12,7 @@ from executor.policy.files import confined_open
 from executor.policy.modules import Allowlist, ModuleGate
 from executor.policy.names import FORBIDDEN_CALLS, FORBIDDEN_NAMES
 from executor.policy.stdlib import SANDBOX_MARK, SANDBOX_TOKEN, harden_stdlib
-from executor.policy.transformer import FINAL_CHECK, FORMAT_GUARD, CellTransformer
+from executor.policy.transformer import FINAL_CHECK, FORMAT_GUARD, INSTANCE_DICT, CellTransformer
 
 __all__ = ["Policy", "PolicyConfig", "CompiledCell"]
 
@@ -48,11 +48,12 @@ class Policy:
         base = {k: v for k, v in vars(builtins).items() if k not in _DROPPED}
         base.update(
             getattr=guards.guarded_getattr, setattr=guards.guarded_setattr,
-            delattr=guards.guarded_delattr, hasattr=guards.guarded_hasattr,
+            delattr=guards.guarded_delattr, hasattr=guards.guarded_hasattr, vars=guards.guarded_vars,
             open=confined_open(config.workdir, config.file_access),
             __import__=self._gate.import_hook,
             **{name: guards.unavailable(name) for name in FORBIDDEN_CALLS},
-            **{FORMAT_GUARD: guards.format_attr, FINAL_CHECK: guards.final_check},
+            **{FORMAT_GUARD: guards.format_attr, FINAL_CHECK: guards.final_check,
+               INSTANCE_DICT: guards.instance_dict},
             **{SANDBOX_MARK: SANDBOX_TOKEN},  # how the stdlib patches recognise sandboxed frames
         )
         self.builtins = base

@@ -6,13 +6,15 @@ from __future__ import annotations
 import _string
 import sys
 from collections import UserString
+from types import ModuleType
 
 from executor.policy.errors import FinalAnswerSignal, PolicyViolation
 from executor.policy.names import (FORBIDDEN_CALLS, FORBIDDEN_NAMES, attr_problem,
                                    attr_write_problem, format_field_problem, plain_str)
 
 __all__ = ["guarded_getattr", "guarded_setattr", "guarded_delattr", "guarded_hasattr",
-           "format_attr", "check_template", "final_check", "unavailable"]
+           "guarded_vars", "instance_dict", "format_attr", "check_template", "final_check",
+           "unavailable"]
 
 _FORMAT_METHODS = ("format", "format_map")
 _checked_templates: dict[str, None] = {}
@@ -114,8 +116,28 @@ def _unbound_user_string(name: str):
     return method
 
 
+def instance_dict(obj, what: str = "__dict__"):
+    """`obj.__dict__` (the compiler routes reads here) and vars(obj). An instance's dict holds
+    only its own attributes (`self.__dict__.update(kw)`, serialising with vars(self)); the
+    dict of a class or module would hand out the blocked dunders (type.__dict__['__subclasses__'])."""
+    if isinstance(obj, (type, ModuleType)):
+        raise AttributeError(f"{what} of a class or module is not available in the sandbox; "
+                             "use dir() and getattr() with public names")
+    return obj.__dict__
+
+
+def guarded_vars(*args):
+    if not args:
+        raise PolicyViolation("vars() without an argument is not available in the sandbox: "
+                              "refer to variables by name, or keep dynamic data in a dict")
+    (obj,) = args
+    return instance_dict(obj, "vars()")
+
+
 def guarded_getattr(obj, name, *default):
     name = plain_str(name)
+    if name == "__dict__":
+        return instance_dict(obj)
     problem = attr_problem(name)
     if problem:
         raise AttributeError(problem)

@@ -19,7 +19,7 @@ _REFLECTED = [f"{p}{op}" for p in ("r", "i") for op in
               "add sub mul matmul truediv floordiv mod divmod pow lshift rshift and or xor".split()]
 _PLAIN = """
     init new name qualname doc class module setattr post_init slots annotations all version
-    dataclass_fields match_args cause context suppress_context notes
+    dataclass_fields match_args cause context suppress_context notes init_subclass set_name
 """.split()
 
 # Dunders that are harmless to read: protocol methods and descriptive metadata. Every other
@@ -44,7 +44,6 @@ FORBIDDEN_NAMES = {
     "compile": "write the code directly instead of building it as a string",
     "globals": "refer to variables by name, or keep dynamic data in a dict",
     "locals": "refer to variables by name, or keep dynamic data in a dict",
-    "vars": "refer to attributes by name, or keep dynamic data in a dict",
     "breakpoint": "debugging is not available; print the values you need",
 }
 # Builtins that are only rejected when called, since their names are common variable names.

@@ -17,13 +17,12 @@ from RestrictedPython.transformer import RestrictingNodeTransformer, copy_locati
 from executor.policy.names import (FORBIDDEN_NAMES, GUARD_PREFIX, READ_DUNDERS, attr_problem,
                                    attr_write_problem, is_dunder)
 
-__all__ = ["CellTransformer", "FORMAT_GUARD", "FINAL_CHECK"]
+__all__ = ["CellTransformer", "FORMAT_GUARD", "FINAL_CHECK", "INSTANCE_DICT"]
 
 FORMAT_GUARD = GUARD_PREFIX + "format_attr"
+INSTANCE_DICT = GUARD_PREFIX + "instance_dict"
 FINAL_CHECK = GUARD_PREFIX + "final_check"
 _FORMAT_METHODS = ("format", "format_map")
-# Dunder names code may read as plain names (`if __name__ == "__main__":`).
-_NAME_DUNDERS = frozenset({"__name__"})
 
 # Node types accepted as they are: reviewed, they carry no way around the checks below
 # (names, attributes and imports are handled by the visitors further down).
@@ -71,7 +70,7 @@ class CellTransformer(RestrictingNodeTransformer):
     def _check_identifier(self, node, name: str) -> None:
         if name.startswith(GUARD_PREFIX):
             self.error(node, f"names starting with {GUARD_PREFIX!r} are reserved for the sandbox")
-        elif is_dunder(name) and name not in _NAME_DUNDERS:
+        elif is_dunder(name) and name not in READ_DUNDERS:  # `__rmul__ = __mul__` in a class body
             self.error(node, f"the name {name!r} is not available in the sandbox; "
                              "use ordinary names and builtins")
         elif name in FORBIDDEN_NAMES:
@@ -122,6 +121,10 @@ class CellTransformer(RestrictingNodeTransformer):
         node = self.node_contents_visit(node)
         if isinstance(node.ctx, ast.Load):
             problem = attr_problem(node.attr)
+            if node.attr == "__dict__":  # instances only, checked at run time
+                call = ast.Call(func=ast.Name(INSTANCE_DICT, ast.Load()), args=[node.value], keywords=[])
+                copy_locations(call, node)
+                return call
             if problem:
                 self.error(node, problem)
             elif node.attr in _FORMAT_METHODS:
