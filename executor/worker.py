@@ -152,8 +152,10 @@ class Worker:
         return json.loads(msg["result_json"]) if msg.get("result_json") else None
 
     # -- the loop --
-    def serve(self, ready: dict) -> None:
-        self._send({"op": "ready", **ready})
+    def serve(self, ready: dict | None) -> None:
+        """Answers executes until the channel closes; `ready` (unless already sent) first."""
+        if ready is not None:
+            self._send({"op": "ready", **ready})
         while True:
             try:
                 msg = ipc.recv(self.chan)

@@ -66,6 +66,12 @@ def _run_worker(spec: dict, chan_fd: int, ckpt_fd: int) -> None:
         uid=spec.get("uid"),
     ))
     chan = socket.socket(fileno=chan_fd)
+    ready = {"pid": os.getpid(), "restored": False, "lost_names": [], "restore_error": "",
+             "jail": asdict(report)}
+    if not spec.get("restore"):
+        # A new session is ready once jailed: the client's round trip overlaps the rest of
+        # the setup, and its first execute waits in the channel until serve() reads it.
+        ipc.send(chan, {"op": "ready", **ready})
     policy = Policy(PolicyConfig(
         allowed_imports=tuple(spec["allowed_imports"]),
         file_access=spec["file_access"],
@@ -73,14 +79,14 @@ def _run_worker(spec: dict, chan_fd: int, ckpt_fd: int) -> None:
         reserved_names=("final_answer", *(t["name"] for t in spec.get("tools", ()))),
     ))
     worker = Worker(chan, spec, policy, FinalAnswerSignal, ckpt_fd)
-    ready = {"pid": os.getpid(), "restored": False, "lost_names": [], "restore_error": "",
-             "jail": asdict(report)}
-    if spec.get("restore"):
-        try:
-            ready["restored"], lost = worker.checkpointer.load(worker.ns, policy.import_module, policy.allowed)
-            ready["lost_names"] = list(lost)
-        except Exception as exc:  # a bad checkpoint leaves an empty but working session
-            ready["restore_error"] = f"{type(exc).__name__}: {exc}"
+    if not spec.get("restore"):
+        worker.serve(None)
+        return
+    try:
+        ready["restored"], lost = worker.checkpointer.load(worker.ns, policy.import_module, policy.allowed)
+        ready["lost_names"] = list(lost)
+    except Exception as exc:  # a bad checkpoint leaves an empty but working session
+        ready["restore_error"] = f"{type(exc).__name__}: {exc}"
     worker.serve(ready)
 
 
