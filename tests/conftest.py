@@ -37,17 +37,14 @@ def docker_executor(executor_image):
 
 def pytest_generate_tests(metafunc):
     """Parametrize the executor's own suite by target. Suites built on the executor
-    (tests/agent) and tests that inspect the local server's processes stay local."""
+    (tests/agent) and tests that inspect the local server's processes stay local, but are
+    parametrized too: a session-scoped `client` cached for one target must never be handed
+    to a test of another."""
     if "executor_target" not in metafunc.fixturenames:
         return
     own_suite = Path(metafunc.definition.path).parent == Path(__file__).parent
-    if own_suite and "local_executor" not in metafunc.fixturenames:
-        metafunc.parametrize("executor_target", TARGETS, scope="session")
-
-
-@pytest.fixture(scope="session")
-def executor_target() -> str:
-    return "local"
+    both = own_suite and "local_executor" not in metafunc.fixturenames
+    metafunc.parametrize("executor_target", TARGETS if both else ("local",), scope="session")
 
 
 @pytest.fixture(scope="session")

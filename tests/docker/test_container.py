@@ -13,6 +13,7 @@ import errno
 import json
 import platform
 import socket
+import subprocess
 import threading
 import time
 
@@ -109,6 +110,19 @@ def test_not_root(probe, stack):
     for p in procs:
         assert set(p["Uid"]) == {str(USER)} and set(p["Gid"]) == {str(USER)}, p
     assert stack.inspect("executor")["Config"]["User"] == f"{USER}:{USER}"
+
+
+def test_image_has_no_package_manager_or_compiler(stack):
+    tools = "apt apt-get dpkg pip pip3 gcc cc c++ make perl curl wget"
+    found = stack.exec("executor", "sh", "-c", f"for t in {tools}; do command -v $t; done").stdout.split()
+    assert found == []
+    privileged = stack.exec("executor", "find", "/", "-xdev", "-type", "f", "-perm", "/6000")
+    assert privileged.stdout.split() == []  # no setuid/setgid file left to exploit
+    for module in ("pip", "ensurepip"):
+        assert stack.exec("executor", "python", "-c", f"import {module}").returncode != 0, module
+    image = json.loads(subprocess.run(["docker", "image", "inspect", stack.inspect("executor")["Image"]],
+                                      capture_output=True, text=True, check=True).stdout)[0]["Config"]
+    assert image["User"] == f"{USER}:{USER}" and image["Healthcheck"]["Test"][1] == "sandcell-health"
 
 
 def test_root_filesystem_read_only(probe, stack):
