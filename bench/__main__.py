@@ -47,6 +47,10 @@ def main() -> int:
         "cpu_ratio_vs_exec": cpu["ratio_vs_exec"], "cpu_ratio_vs_smolagents": cpu["ratio_vs_smolagents"],
         "idle_session_uss_mib": mem["uss_mib_mean"], "idle_sessions_measured": mem["sessions"],
     }
+    from bench.compat import measure_compat
+    compat = measure_compat()
+    results["compat"] = {"snippets": compat["snippets"], "sandcell_pct": compat["sandcell_pct"],
+                         "smolagents_pct": compat["smolagents_pct"]}
     container = _container()
     if container:
         results["container"] = container
@@ -68,6 +72,10 @@ def table(r: dict) -> str:
         rows.append((f"CPU {name}: speed vs plain exec", f"{r['cpu_ratio_vs_exec'][name]:.2f}×", "≥ 0.9×"))
         rows.append((f"CPU {name}: speed vs smolagents local", f"{r['cpu_ratio_vs_smolagents'][name]:.0f}×", ""))
     rows.append((f"idle session USS (mean of {r['idle_sessions_measured']})", f"{r['idle_session_uss_mib']:.2f} MiB", "≤ 2 MiB"))
+    if "compat" in r:
+        c = r["compat"]
+        rows.append((f"agent code unchanged ({c['snippets']} snippets)",
+                     f"{c['sandcell_pct']:.1f}% (smolagents {c['smolagents_pct']:.1f}%)", "≥ 99%"))
     if "container" in r:
         for key, value in r["container"].items():
             rows.append((f"container {key}", str(value), ""))
