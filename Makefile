@@ -32,7 +32,7 @@ test-fast: setup
 	SANDCELL_TEST_TARGETS=local $(PY) -m pytest -q -x -p no:cacheprovider tests --ignore=tests/docker
 
 bench: setup
-	$(PY) -m bench
+	$(PY) -m bench --readme
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -28,7 +28,29 @@ def _container() -> dict | None:
         return {"error": f"{type(exc).__name__}: {exc}"}
 
 
+README = Path(__file__).resolve().parents[1] / "README.md"
+_MARK_START, _MARK_END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def update_readme(results: dict) -> None:
+    """Put the table between the README's bench markers, so the figures there are the latest run's."""
+    text = README.read_text()
+    head, _, rest = text.partition(_MARK_START)
+    _, _, tail = rest.partition(_MARK_END)
+    m = results["machine"]
+    block = (f"{_MARK_START}\nMeasured {results['when']} ({m['cpus']} CPUs, Python {m['python']}, "
+             f"kernel {m['kernel']}) by `make bench`; raw figures in `bench/results.json`.\n\n"
+             f"```\n{table(results)}\n```\n{_MARK_END}")
+    README.write_text(head + block + tail)
+
+
 def main() -> int:
+    if "--table" in sys.argv:  # re-render the last run, e.g. for the README
+        results = json.loads(RESULTS.read_text())
+        print(table(results))
+        if "--readme" in sys.argv:
+            update_readme(results)
+        return 0
     quick = "--quick" in sys.argv
     with ExecutorProcess("--max-sessions", "260", "--log-level", "WARNING") as proc, \
             ExecutorClient(proc.address, timeout_s=300) as client:
@@ -56,6 +78,8 @@ def main() -> int:
         results["container"] = container
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(table(results))
+    if "--readme" in sys.argv:
+        update_readme(results)
     return 0
 
 
