@@ -22,8 +22,12 @@ class OutputLimitExceeded(BaseException):
 class OutputSink:
     """Collects printed text for one execute; `send(stream, text)` ships a batch."""
 
-    def __init__(self, send):
+    def __init__(self, send, on_pending=None):
         self._send = send
+        # Called when text stays queued: the worker arms a timer that flushes it, so output
+        # printed just before a long quiet stretch (a sleep, a slow call) still shows live.
+        self._on_pending = on_pending
+        self.busy = False  # inside write/flush: a timer tick must not touch the queue now
         self.limit = 0
         self.used = 0
         self.truncated = False
@@ -35,9 +39,18 @@ class OutputSink:
         self.limit, self.used, self.truncated = limit, 0, False
         self._pending.clear()
         self._pending_bytes = 0
-        self._last_flush = time.monotonic()
+        self._last_flush = 0.0  # the first print of an execute goes out at once
 
     def write(self, stream: str, text: str) -> None:
+        self.busy = True
+        try:
+            self._write(stream, text)
+        finally:
+            self.busy = False
+        if self._pending and self._on_pending is not None:
+            self._on_pending()
+
+    def _write(self, stream: str, text: str) -> None:
         if self.truncated:
             raise OutputLimitExceeded(f"output limit of {self.limit} bytes reached")
         size = len(text.encode("utf-8", "replace"))
@@ -46,11 +59,11 @@ class OutputSink:
             text = text.encode("utf-8", "replace")[:keep].decode("utf-8", "ignore")
             self._queue(stream, text, len(text))
             self.truncated = True
-            self.flush()
+            self._flush()
             raise OutputLimitExceeded(f"output limit of {self.limit} bytes reached")
         self._queue(stream, text, size)
         if self._pending_bytes >= _FLUSH_BYTES or time.monotonic() - self._last_flush >= _FLUSH_SECONDS:
-            self.flush()
+            self._flush()
 
     def _queue(self, stream: str, text: str, size: int) -> None:
         self.used += size
@@ -61,6 +74,13 @@ class OutputSink:
             self._pending.append((stream, text))
 
     def flush(self) -> None:
+        was, self.busy = self.busy, True
+        try:
+            self._flush()
+        finally:
+            self.busy = was
+
+    def _flush(self) -> None:
         pending, self._pending = self._pending, []
         self._pending_bytes = 0
         self._last_flush = time.monotonic()

@@ -59,6 +59,10 @@ class WorkerStartError(ExecutorError):
     code, reason = grpc.StatusCode.UNAVAILABLE, "WORKER_START_FAILED"
 
 
+class ShuttingDownError(ExecutorError):
+    code, reason = grpc.StatusCode.UNAVAILABLE, "SHUTTING_DOWN"
+
+
 def to_status(err: ExecutorError) -> grpc.Status:
     """A grpc.Status carrying google.rpc.Status details (ErrorInfo) for context.abort_with_status."""
     info = error_details_pb2.ErrorInfo(reason=err.reason, domain=ERROR_DOMAIN, metadata=err.metadata)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hmac
 import logging
 import threading
+import time
 from concurrent import futures
 from dataclasses import dataclass
 
@@ -190,7 +191,13 @@ class RunningServer:
     def stop(self, grace_s: float = 10.0) -> None:
         """Graceful: report NOT_SERVING, let running executes finish, then stop workers."""
         self.health.enter_graceful_shutdown()
-        self.server.stop(grace_s).wait()
+        self.sessions.draining = True
+        # Keep serving while executes run, so they can still stream output and answer tool
+        # calls; probes meanwhile see NOT_SERVING and new sessions are refused.
+        deadline = time.monotonic() + grace_s
+        while self.sessions.busy() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.server.stop(max(0.5, deadline - time.monotonic())).wait()
         self.sessions.shutdown()
 
 

@@ -19,7 +19,7 @@ from executor.untrusted import MalformedMessage, OutputBudget, clean_result, cle
 from executor.config import LimitError, ServerConfig, SessionLimits
 from executor.errors import (InvalidRequestError, RequestTooLargeError, SessionBusyError,
                              SessionNotFoundError, TooManyExecutesError, TooManySessionsError,
-                             WorkerStartError)
+                             ShuttingDownError, WorkerStartError)
 from executor.outcome import limit_message
 from executor.zygote_handle import ZygoteHandle
 
@@ -85,6 +85,7 @@ class SessionManager:
         self._by_pid: dict[int, _Worker] = {}
         self._lock = threading.Lock()
         self._exec_slots = threading.BoundedSemaphore(config.max_concurrent_executes)
+        self.draining = False  # set on graceful shutdown: running executes finish, no new sessions
         self._root = config.workdir_root or tempfile.mkdtemp(prefix="sandcell-sessions-")
         os.makedirs(self._root, exist_ok=True)
         self._state_dir = tempfile.mkdtemp(prefix="sandcell-state-")  # never visible to workers
@@ -100,6 +101,9 @@ class SessionManager:
 
     # -- lifecycle --
     def create(self, limits: dict, extra_imports: list[str], tools: list[dict], file_access: bool) -> SessionRecord:
+        if self.draining:
+            raise ShuttingDownError("the executor is shutting down and takes no new sessions; "
+                                    "create the session on another replica, or retry once it has restarted")
         spec = self._validate(limits, extra_imports, tools, file_access)
         with self._lock:
             if len(self._sessions) >= self.config.max_sessions:
@@ -246,6 +250,10 @@ class SessionManager:
                 if idle or now - rec.create_time > lim.max_lifetime_ms / 1000:
                     log.info("session expired", extra={"event": "session_expired", "session_id": rec.session_id})
                     self._discard(rec)
+
+    def busy(self) -> bool:
+        """Whether any execute is running."""
+        return any(rec.busy for rec in list(self._sessions.values()))
 
     def shutdown(self) -> None:
         self._stop.set()

@@ -41,6 +41,9 @@ def _dir_bytes(path: str) -> int:
     return total
 
 
+FLUSH_TICK_S = 0.05
+
+
 class ToolError(Exception):
     """A tool called from the sandbox failed on the client side."""
 
@@ -54,7 +57,9 @@ class Worker:
         self.spec = spec
         self.policy = policy
         self._final_signal = final_signal
-        self.sink = OutputSink(self._send_output)
+        self.sink = OutputSink(self._send_output, self._arm_flush_tick)
+        self._deadline = 0.0      # monotonic time of this execute's wall limit
+        self._tick_armed = False  # ITIMER_REAL set early to flush queued output
         self._critical = 0
         self._deferred: BaseException | None = None
         self._in_user_code = False
@@ -75,7 +80,26 @@ class Worker:
             signal.signal(sig, self._on_signal)
 
     # -- signals: limits raise inside user code, never in the middle of a channel frame --
+    def _arm_flush_tick(self) -> None:
+        """Queued output: fire ITIMER_REAL in 50 ms (or at the deadline, if sooner) to ship it."""
+        if self._tick_armed or not self._in_user_code:
+            return
+        left = self._deadline - time.monotonic()
+        if left > FLUSH_TICK_S:
+            self._tick_armed = True
+            signal.setitimer(signal.ITIMER_REAL, FLUSH_TICK_S)
+
     def _on_signal(self, signum, _frame):
+        if signum == signal.SIGALRM and self._in_user_code and time.monotonic() < self._deadline:
+            # A flush tick, not the wall limit: ship queued output, then wait for the deadline.
+            self._tick_armed = False
+            if self.sink.busy or self._critical:
+                self._arm_flush_tick()  # mid-write: try again shortly
+            else:
+                self.sink.flush()
+            if not self._tick_armed:
+                signal.setitimer(signal.ITIMER_REAL, max(self._deadline - time.monotonic(), 0.001))
+            return
         if signum == signal.SIGALRM:
             self._timed_out = True
             exc = TimeoutError(f"execution exceeded the wall-clock limit of "
@@ -193,6 +217,8 @@ class Worker:
         wall0, cpu0 = time.perf_counter_ns(), time.process_time_ns()
         value, is_final, error, status = None, False, None, "ok"
         try:
+            self._deadline = time.monotonic() + limits["wall_timeout_ms"] / 1000
+            self._tick_armed = False
             self._in_user_code = True
             signal.setitimer(signal.ITIMER_REAL, limits["wall_timeout_ms"] / 1000)
             signal.setitimer(signal.ITIMER_PROF, limits["cpu_per_execute_ms"] / 1000)

@@ -4,11 +4,12 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
+import time
 
 import grpc
 import pytest
 
-from sandcell.client import (AsyncExecutorClient, ExecutorClient, InvalidArgument, Limits,
+from sandcell.client import (AsyncExecutorClient, ExecutorClient, ExecutorUnavailable, InvalidArgument, Limits,
                              ResourceExhausted, SessionBusy, SessionNotFound, ToolSpec, Unauthenticated)
 from sandcell.executor.v1 import executor_pb2 as pb
 from sandcell.executor.v1 import executor_pb2_grpc as pb_grpc
@@ -215,11 +216,17 @@ def test_graceful_shutdown_finishes_running_execute():
             s = c.create_session()
             with concurrent.futures.ThreadPoolExecutor(1) as pool:
                 started = threading.Event()
-                fut = pool.submit(s.execute, "import time\nprint('x')\ntime.sleep(1)\n'finished'",
+                fut = pool.submit(s.execute, "import time\nprint('x')\ntime.sleep(2)\n'finished'",
                                   on_output=lambda *_: started.set())
                 assert started.wait(10)
                 import signal
                 proc.proc.send_signal(signal.SIGTERM)
+                time.sleep(0.3)
+                # Draining: probes see NOT_SERVING, new sessions are refused, the running one finishes.
+                assert not c.health()
+                with pytest.raises(ExecutorUnavailable) as refused:
+                    c.create_session()
+                assert refused.value.reason == "SHUTTING_DOWN", (refused.value, proc.log())
                 assert fut.result(timeout=20).value.python() == "finished"
         assert proc.proc.wait(20) == 0
     finally:
@@ -232,3 +239,14 @@ def test_back_to_back_executes_never_find_the_session_busy(session):
     for i in range(200):
         assert session.execute(f"{i} * 2").value.python() == i * 2
         assert session.execute_unary(f"{i} + 1").value.python() == i + 1
+
+
+def test_output_streams_while_the_code_is_still_running(session):
+    # A print followed by a quiet stretch must reach the client before the execute ends.
+    got = threading.Event()
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        fut = pool.submit(session.execute, "import time\nprint('working...')\ntime.sleep(3)\n'done'",
+                          on_output=lambda stream, text: got.set())
+        assert got.wait(2.5), "output was held back until the end of the execute"
+        assert not fut.done()
+        assert fut.result(timeout=30).value.python() == "done"
