@@ -20,6 +20,7 @@ from executor.config import LimitError, ServerConfig, SessionLimits
 from executor.errors import (InvalidRequestError, RequestTooLargeError, SessionBusyError,
                              SessionNotFoundError, TooManyExecutesError, TooManySessionsError,
                              ShuttingDownError, WorkerStartError)
+from executor.oom import oom_kills
 from executor.outcome import limit_message
 from executor.zygote_handle import ZygoteHandle
 
@@ -85,6 +86,7 @@ class SessionManager:
         self._by_pid: dict[int, _Worker] = {}
         self._lock = threading.Lock()
         self._exec_slots = threading.BoundedSemaphore(config.max_concurrent_executes)
+        self._oom_claimed = oom_kills() or 0  # OOM kills before we started are not ours
         self.draining = False  # set on graceful shutdown: running executes finish, no new sessions
         self._root = config.workdir_root or tempfile.mkdtemp(prefix="sandcell-sessions-")
         os.makedirs(self._root, exist_ok=True)
@@ -404,6 +406,9 @@ class SessionManager:
             rec.cpu_used_ms += int((time.monotonic() - started) * 1000)
             if sig == signal.SIGXCPU or (sig == signal.SIGKILL and rec.cpu_used_ms >= lim.session_cpu_ms):
                 status, detail = "cpu_limit", "The sandbox process was stopped by the CPU limit."
+            elif sig == signal.SIGKILL and self._claim_oom_kill():
+                status, detail = "memory_limit", ("The kernel's out-of-memory killer stopped the sandbox process: "
+                                                  "all sessions together ran out of the container's memory.")
             else:
                 # RLIMIT_AS turns allocation failures into MemoryError, so a SIGKILL here came from
                 # outside the worker (the container's OOM killer, or an operator).
@@ -415,6 +420,15 @@ class SessionManager:
                          + (f"; these names could not be restored: {', '.join(note['lost_names'])}." if note["lost_names"] else ".")
                          if note["restored"] else "The session restarted with an empty namespace.")
         return _result(status, f"{limit_message(status, asdict(lim), detail)} {restored_text}", **note)
+
+    def _claim_oom_kill(self) -> bool:
+        """Whether an OOM kill in our cgroup is still unaccounted for; if so, it is this one."""
+        with self._lock:
+            seen = oom_kills()
+            if seen is None or seen <= self._oom_claimed:
+                return False
+            self._oom_claimed += 1
+            return True
 
     def _restore(self, rec: SessionRecord) -> dict:
         if rec.worker is not None and not rec.worker.exited.is_set():
