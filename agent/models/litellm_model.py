@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 from typing import Any
 
 from agent.errors import ModelNotFoundError
@@ -23,6 +24,9 @@ class LiteLLMModel(ApiModel):
         self.timeout_s = timeout_s
 
     def _generate(self, messages, stop, tools, params) -> ChatMessage:
+        # litellm fetches its model price table from GitHub on import, retrying for seconds
+        # where that is unreachable (sandboxed hosts); its bundled copy serves token counting.
+        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
         import litellm  # slow to import; only pay for it when this backend is used
 
         # Otherwise every failed call prints "Give Feedback / Get Help" banners into our output;
