@@ -45,9 +45,7 @@ def limit_message(status: str, limits: dict, detail: str = "") -> str:
     s = lambda ms: f"{ms / 1000:g} s"  # noqa: E731
     mib = lambda b: f"{b / (1 << 20):g} MiB"  # noqa: E731
     text = {
-        "timeout": f"The code exceeded the wall-clock limit of {s(limits['wall_timeout_ms'])} and was interrupted. "
-                   "Variables assigned before the interruption are kept. Do less work per step "
-                   "(smaller inputs, faster algorithm) or split it across steps.",
+        "timeout": f"The code exceeded the wall-clock limit of {s(limits['wall_timeout_ms'])}.",
         "cpu_limit": f"The code used more CPU time than allowed ({s(limits['cpu_per_execute_ms'])} per execute, "
                      f"{s(limits['session_cpu_ms'])} per session) and was stopped. Use a faster algorithm or less data.",
         "memory_limit": f"The code ran out of memory (limit {mib(limits['memory_bytes'])}). Process data in chunks, "
@@ -61,7 +59,8 @@ def limit_message(status: str, limits: dict, detail: str = "") -> str:
                             "Close files after use, e.g. with `with open(...) as f:`.",
         "killed": "The sandbox process died while running the code and was restarted.",
     }.get(status, "")
-    return f"{text} {detail}".strip()
+    advice = {"timeout": "Do less work per step (smaller inputs, faster algorithm) or split it across steps."}
+    return " ".join(part for part in (text, detail, advice.get(status, "")) if part)
 
 
 def user_traceback(exc: BaseException) -> tuple[str, int]:

@@ -419,7 +419,7 @@ class SessionManager:
         restored_text = ("The session was restored to its state after the last completed execute"
                          + (f"; these names could not be restored: {', '.join(note['lost_names'])}." if note["lost_names"] else ".")
                          if note["restored"] else "The session restarted with an empty namespace.")
-        return _result(status, f"{limit_message(status, asdict(lim), detail)} {restored_text}", **note)
+        return _result(status, limit_message(status, asdict(lim), f"{detail} {restored_text}"), **note)
 
     def _claim_oom_kill(self) -> bool:
         """Whether an OOM kill in our cgroup is still unaccounted for; if so, it is this one."""

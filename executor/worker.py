@@ -44,6 +44,15 @@ def _dir_bytes(path: str) -> int:
 FLUSH_TICK_S = 0.05
 
 
+def _detail(status: str, workdir_bytes: int) -> str:
+    parts = []
+    if status == "timeout":  # the soft limit: the worker lives on with the namespace as it is
+        parts.append("It was interrupted by a TimeoutError; variables assigned before that are kept.")
+    if workdir_bytes:
+        parts.append(f"The work dir now holds {workdir_bytes} bytes.")
+    return " ".join(parts)
+
+
 class ToolError(Exception):
     """A tool called from the sandbox failed on the client side."""
 
@@ -249,7 +258,7 @@ class Worker:
         return {
             "op": "result", "status": status, "value": value, "is_final_answer": is_final,
             "error": error, "output_truncated": self.sink.truncated,
-            "message": limit_message(status, limits, f"The work dir now holds {used} bytes." if used else "")
+            "message": limit_message(status, limits, _detail(status, used))
                        if status not in ("ok", "error") else "",
             "wall_time_us": (time.perf_counter_ns() - wall0) // 1000,
             "cpu_time_us": (time.process_time_ns() - cpu0) // 1000,
