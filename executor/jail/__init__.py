@@ -26,14 +26,15 @@ PYTHONHASHSEED is not set: it only acts when an interpreter starts, and a worker
 from __future__ import annotations
 
 import os
+import resource
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from types import MappingProxyType
 from typing import Mapping
 
 from executor.jail import landlock, limits, seccomp
 
-__all__ = ["JailConfig", "JailReport", "JailError", "apply_jail", "default_env"]
+__all__ = ["JailConfig", "JailReport", "JailError", "apply_jail", "rehearse", "default_env"]
 
 _DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
 
@@ -76,6 +77,35 @@ class JailReport:
     readonly_paths: tuple[str, ...] = ()  # what Landlock granted read-only
     elapsed_us: float = 0.0               # time apply_jail took
     arch: str = field(default=seccomp.ARCH)
+
+
+def rehearse(keep_fds: tuple[int, ...]) -> None:
+    """Walk apply_jail's code paths without restricting anything: read-only twins of its
+    syscalls, and a Landlock ruleset built but never applied. A spare worker calls this while
+    it waits for its session, so the copy-on-write faults those paths cause (most of the
+    jail's time, on a VM) are taken before a client is waiting, not after. It touches the
+    same pages apply_jail would, so the worker's memory is unchanged. The first steps are
+    done for real (they don't depend on the session and apply_jail repeats them)."""
+    limits.new_session()
+    limits.close_fds(tuple(keep_fds))
+    limits.stdio_to_devnull(tuple(keep_fds))
+    limits.install_env(dict(os.environ))
+    limits.mapped_bytes()
+    limits._capabilities()
+    limits.prctl(limits._PR_GET_NO_NEW_PRIVS)
+    limits.prctl(limits._PR_GET_DUMPABLE)
+    for rlim in (resource.RLIMIT_CORE, resource.RLIMIT_AS, resource.RLIMIT_CPU, resource.RLIMIT_FSIZE,
+                 resource.RLIMIT_NOFILE):
+        resource.setrlimit(rlim, resource.getrlimit(rlim))
+    if landlock.ABI is not None:
+        rules = landlock.open_runtime_rules()
+        try:
+            landlock.build(rules)
+        finally:
+            landlock.close_rules(rules)
+    seccomp.program(os.getpid())
+    asdict(JailReport(seccomp=True, landlock_abi=landlock.ABI, no_new_privs=True, dumpable=False,
+                      uid=os.getuid(), gid=os.getgid(), capabilities=0, workdir=os.getcwd()))
 
 
 def apply_jail(config: JailConfig) -> JailReport:

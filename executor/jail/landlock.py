@@ -139,18 +139,27 @@ def _contains(parent: str, child: str) -> bool:
     return child == parent or child.startswith(parent.rstrip("/") + "/")
 
 
+def open_runtime_rules() -> list[Rule]:
+    """An O_PATH descriptor per runtime path (for rehearse(): they don't depend on a session)."""
+    rules = []
+    for path, access in RUNTIME_PATHS:
+        try:
+            rules.append(Rule(os.open(path, os.O_PATH | os.O_CLOEXEC), access, path))
+        except OSError:
+            pass  # vanished since import: simply not granted
+    return rules
+
+
 def open_rules(workdir_fd: int, workdir: str, readonly_paths: tuple[str, ...]) -> list[Rule]:
     """Open an O_PATH descriptor per rule. Done before the uid drop so that a path the new
     uid cannot reach still gets its rule (the kernel's permission checks still apply)."""
     rules = [Rule(os.dup(workdir_fd), RW_DIR, workdir)]
     flags = os.O_PATH | os.O_CLOEXEC
-    for path, access in RUNTIME_PATHS:
-        if _contains(path, workdir):
-            continue
-        try:
-            rules.append(Rule(os.open(path, flags), access, path))
-        except OSError:
-            pass  # vanished since import: simply not granted
+    for rule in open_runtime_rules():
+        if _contains(rule.path, workdir):
+            os.close(rule.fd)  # a runtime path holding the work dirs would expose the others
+        else:
+            rules.append(rule)
     for path in readonly_paths:
         real = os.path.realpath(path)
         if real in _TOO_BROAD or _contains(real, workdir):
@@ -175,6 +184,16 @@ def close_rules(rules: list[Rule]) -> None:
 def enforce(rules: list[Rule]) -> int:
     """Build a ruleset from `rules` and restrict the calling thread. Needs no_new_privs.
     Returns the ABI used. The caller closes the rule descriptors."""
+    rs = build(rules)
+    try:
+        syscall(_RESTRICT, rs, 0, what="landlock_restrict_self")
+    finally:
+        os.close(rs)
+    return ABI
+
+
+def build(rules: list[Rule]) -> int:
+    """The ruleset for `rules`, as a descriptor; nothing is restricted until it is enforced."""
     abi = ABI
     assert abi is not None
     fs = _handled_fs(abi)
@@ -192,7 +211,7 @@ def enforce(rules: list[Rule]) -> int:
                 continue
             struct.pack_into("=Qi", beneath, 0, access, r.fd)
             syscall(_ADD_RULE, rs, _RULE_PATH_BENEATH, addr, 0, what=f"landlock_add_rule({r.path})")
-        syscall(_RESTRICT, rs, 0, what="landlock_restrict_self")
-    finally:
+    except BaseException:
         os.close(rs)
-    return abi
+        raise
+    return rs
