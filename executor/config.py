@@ -40,6 +40,8 @@ class SessionLimits:
 
     def lowered_by(self, requested: Mapping[str, int]) -> "SessionLimits":
         """These maxima lowered by a request's nonzero fields; raising one is an error."""
+        if not any(requested.values()):
+            return self  # the common case: the server's limits as they are
         changes = {}
         for f in fields(self):
             want = int(requested.get(f.name) or 0)

@@ -111,7 +111,7 @@ def _spare(inbox: socket.socket) -> None:
         os._exit(code)
 
 
-def _fork_spare(control: socket.socket, wake_r: int, wake_w: int, spares: dict[int, socket.socket]) -> None:
+def _fork_spare(control: socket.socket, wake_r: int, wake_w: int, spares: dict[int, socket.socket]) -> int:
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     pid = os.fork()
     if pid == 0:
@@ -122,6 +122,7 @@ def _fork_spare(control: socket.socket, wake_r: int, wake_w: int, spares: dict[i
         _spare(theirs)
     theirs.close()
     spares[pid] = ours
+    return pid
 
 
 def _reap(control: socket.socket, spares: dict[int, socket.socket]) -> None:
@@ -134,9 +135,17 @@ def _reap(control: socket.socket, spares: dict[int, socket.socket]) -> None:
             return
         spare = spares.pop(pid, None)
         if spare is not None:
-            spare.close()  # a spare died unused (e.g. killed); a new one is forked on demand
+            spare.close()  # a spare died unused (e.g. killed): the server drops its copy
+            ipc.send(control, {"op": "spare_gone", "pid": pid})
             continue
         ipc.send(control, {"op": "exited", "pid": pid, "status": status})
+
+
+def _offer_spare(control: socket.socket, wake_r: int, wake_w: int, spares: dict[int, socket.socket]) -> None:
+    """Fork a spare and give the server a copy of its inbox: the server hands a session to
+    it directly, without a hop through us, and then tells us it was taken."""
+    pid = _fork_spare(control, wake_r, wake_w, spares)
+    ipc.send(control, {"op": "spare", "pid": pid}, fds=[spares[pid].fileno()])
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -150,9 +159,7 @@ def main(argv: list[str] | None = None) -> None:
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    spares: dict[int, socket.socket] = {}
-    for _ in range(SPARES):
-        _fork_spare(control, wake_r, wake_w, spares)
+    spares: dict[int, socket.socket] = {}  # offered to the server, not yet taken
     ipc.send(control, {"op": "zygote_ready", "pid": os.getpid()})
     while True:
         try:
@@ -160,7 +167,7 @@ def main(argv: list[str] | None = None) -> None:
         except InterruptedError:
             continue
         if not readable:
-            _fork_spare(control, wake_r, wake_w, spares)  # idle: refill the spares
+            _offer_spare(control, wake_r, wake_w, spares)  # idle: refill the spares
             continue
         if wake_r in readable:
             os.read(wake_r, 4096)
@@ -170,18 +177,20 @@ def main(argv: list[str] | None = None) -> None:
                 msg, fds = ipc.recv(control, with_fds=2)
             except ipc.ChannelClosed:
                 os._exit(0)  # the server went away; its workers die with their channels
-            if msg.get("op") != "spawn" or len(fds) != 2:
-                for fd in fds:
-                    os.close(fd)
-                continue
-            if not spares:
-                _fork_spare(control, wake_r, wake_w, spares)
-            pid, inbox = spares.popitem()
-            ipc.send(inbox, {"spec": msg["spec"]}, fds=fds)
-            inbox.close()
+            if msg.get("op") == "taken":
+                taken = spares.pop(msg.get("pid"), None)
+                if taken is not None:
+                    taken.close()
+            elif msg.get("op") == "spawn" and len(fds) == 2:
+                # The server had no spare left: fork one for this session alone (never an
+                # offered one, which the server may be handing a session at this moment).
+                pid = _fork_spare(control, wake_r, wake_w, spares)
+                inbox = spares.pop(pid)
+                ipc.send(inbox, {"spec": msg["spec"]}, fds=fds)
+                inbox.close()
+                ipc.send(control, {"op": "spawned", "req": msg["req"], "pid": pid})
             for fd in fds:
                 os.close(fd)
-            ipc.send(control, {"op": "spawned", "req": msg["req"], "pid": pid})
 
 
 if __name__ == "__main__":

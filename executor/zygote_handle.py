@@ -1,6 +1,7 @@
 """The server's handle on the zygote process: spawn workers, learn when they exit."""
 from __future__ import annotations
 
+import collections
 import itertools
 import json
 import logging
@@ -28,6 +29,8 @@ class ZygoteHandle:
         self._on_exit = on_exit
         self._lock = threading.Lock()
         self._pending: dict[int, Future] = {}
+        self._spares: collections.deque = collections.deque()  # (pid, inbox) offered by the zygote
+        self._spare_lock = threading.Lock()
         self._seq = itertools.count(1)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "PYTHONPATH", "HOME")}
@@ -54,13 +57,18 @@ class ZygoteHandle:
     def _read_loop(self) -> None:
         while True:
             try:
-                msg = ipc.recv(self._sock)
+                msg, fds = ipc.recv(self._sock, with_fds=1)
             except (OSError, ipc.ChannelClosed, ValueError):
                 log.error("zygote control channel closed", extra={"event": "zygote_lost"})
                 for fut in list(self._pending.values()):
                     fut.set_exception(WorkerStartError("the zygote died; the server must be restarted"))
                 return
-            if msg.get("op") == "spawned":
+            if msg.get("op") == "spare" and fds:
+                with self._spare_lock:
+                    self._spares.append((msg["pid"], socket.socket(fileno=fds.pop())))
+            elif msg.get("op") == "spare_gone":
+                self._drop_spare(msg["pid"])
+            elif msg.get("op") == "spawned":
                 fut = self._pending.pop(msg["req"], None)
                 if fut is not None:
                     fut.set_result(msg["pid"])
@@ -69,13 +77,36 @@ class ZygoteHandle:
                     self._on_exit(msg["pid"], msg["status"])
                 except Exception:
                     log.exception("exit callback failed")
+            for fd in fds:
+                os.close(fd)
+
+    def _drop_spare(self, pid: int) -> None:
+        with self._spare_lock:
+            for item in [i for i in self._spares if i[0] == pid]:
+                self._spares.remove(item)
+                item[1].close()
 
     def spawn(self, spec: dict, chan_fd: int, ckpt_fd: int) -> Future:
         """Asks for a worker; the future resolves to its pid. The descriptors are duplicated
         into the worker. Callers need not wait: the worker's own ready message carries its
         pid too, and waiting here would add a thread hop to every session start."""
-        req = next(self._seq)
         fut: Future = Future()
+        while True:
+            with self._spare_lock:
+                if not self._spares:
+                    break
+                pid, inbox = self._spares.popleft()
+            try:
+                ipc.send(inbox, {"spec": spec}, fds=[chan_fd, ckpt_fd])
+            except OSError:
+                continue  # it died unused; its spare_gone is on the way
+            finally:
+                inbox.close()
+            with self._lock:
+                ipc.send(self._sock, {"op": "taken", "pid": pid})  # so the zygote forks a new one
+            fut.set_result(pid)
+            return fut
+        req = next(self._seq)
         self._pending[req] = fut
         with self._lock:
             ipc.send(self._sock, {"op": "spawn", "req": req, "spec": spec}, fds=[chan_fd, ckpt_fd])
