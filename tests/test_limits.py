@@ -109,6 +109,7 @@ def test_restore_after_worker_killed_from_outside():
             s = c.create_session()
             s.execute("import math\nclass P:\n    def __init__(self, v):\n        self.v = v\n"
                       "points = [P(i) for i in range(3)]\ngen = (i for i in range(3))\nscale = math.pi")
+            s.execute("None")  # returns once the checkpoint of the execute above is saved
             workers = proc.session_workers()
             assert len(workers) == 1
             workers[0].kill()

@@ -15,7 +15,10 @@ def own_server():
         yield proc, c
 
 
-def _kill_worker(proc):
+def _kill_worker(proc, session):
+    # The worker saves its checkpoint right after sending a result; a no-op execute returns
+    # only once that save is done (the worker is sequential), so the kill can't land in it.
+    session.execute("None")
     [worker] = proc.session_workers()
     worker.kill()
     worker.wait(5)
@@ -27,7 +30,7 @@ def test_restored_functions_share_the_session_namespace(own_server):
         s.execute("counter = 1\ndef bump():\n    global counter\n    counter += 1\n    return counter\n"
                   "class Box:\n    def __init__(self):\n        self.items = []\n    def add(self, x):\n"
                   "        self.items.append(x)\n        return len(self.items)\nbox = Box()\nbox.add('a')")
-        _kill_worker(proc)
+        _kill_worker(proc, s)
         r = s.execute("bump(), bump(), counter, box.add('b')")
         assert r.ok and r.restored, r
         assert r.value.python() == [2, 3, 3, 2]  # one namespace: bump() and `counter` agree
@@ -39,7 +42,7 @@ def test_restored_functions_keep_the_sandbox_builtins(own_server):
     with c.create_session() as s:
         s.execute("def opener():\n    return open\ndef reach(obj, name):\n    return getattr(obj, name)\n"
                   "def importer():\n    import os\n    return os")
-        _kill_worker(proc)
+        _kill_worker(proc, s)
         r = s.execute("opener()('/etc/passwd')")
         assert r.restored and r.error.type == "PermissionError", r
         r = s.execute("reach(reach, '__glo' + 'bals__')")
