@@ -9,8 +9,8 @@ name and re-imported through the policy; the unpickler only resolves globals fro
 policy's allowlist and the few modules cloudpickle needs.
 
 Limits: values that cannot be pickled (generators, open files, locks, frames) are dropped
-and reported as lost; a checkpoint larger than the session's file-size limit is not taken
-(the previous one stays); side effects outside the namespace (files are kept as they are,
+and reported as lost; a checkpoint that doesn't fit beside the previous one within the
+session's file-size limit is not taken (the previous one stays); side effects outside the namespace (files are kept as they are,
 the work dir is not rolled back).
 """
 from __future__ import annotations
@@ -21,6 +21,7 @@ import os
 import pickle
 import struct
 import types
+import zlib
 from dataclasses import dataclass
 
 import cloudpickle
@@ -117,16 +118,41 @@ def _dumps(obj) -> bytes:
     return buf.getvalue()
 
 
+# The file: a commit record at offset 0 naming where the current checkpoint lies, and up to
+# two checkpoints after it. A new one is written where it overlaps nothing committed, then the
+# record is switched; a worker killed mid-save leaves the previous checkpoint intact.
+_RECORD = struct.Struct("!8sQQQI")  # magic, sequence, offset, length, crc32
+_MAGIC = b"sandckp1"
+_FIRST = 4096
+
+
+def _after(offset: int, length: int) -> int:
+    return (offset + length + _FIRST - 1) // _FIRST * _FIRST
+
+
 class Checkpointer:
     """Saves/restores the user part of a namespace through one file descriptor."""
 
     def __init__(self, fd: int, baseline: frozenset[str], max_bytes: int):
         self._fd = fd
         self._baseline = baseline
-        self._max_bytes = max_bytes
+        self._max_bytes = max_bytes  # the worker's RLIMIT_FSIZE: no byte may lie past it
+        self._seq = 0
+        self._committed: tuple[int, int] | None = None  # (offset, length)
 
     def _user_names(self, ns: dict) -> dict:
         return {k: v for k, v in ns.items() if k not in self._baseline}
+
+    def _slot(self, length: int) -> int | None:
+        """Where a checkpoint of `length` bytes can go without touching the committed one."""
+        if self._committed is None:
+            return _FIRST
+        off, size = self._committed
+        for candidate in (_FIRST, _after(off, size)):
+            end = candidate + length
+            if end <= self._max_bytes and (end <= off or candidate >= off + size):
+                return candidate
+        return None
 
     def save(self, ns: dict) -> CheckpointStats:
         state = self._user_names(ns)
@@ -148,22 +174,29 @@ class Checkpointer:
                 return CheckpointStats(False, 0, tuple(sorted(lost)), f"{type(exc).__name__}: {exc}")
         header = json.dumps(sorted(lost)).encode()
         payload = _LEN.pack(len(header)) + header + data
-        if len(payload) > self._max_bytes:
+        offset = self._slot(len(payload))
+        if offset is None:
             return CheckpointStats(False, len(payload), tuple(lost),
                                    f"state of {len(payload)} bytes exceeds the checkpoint limit {self._max_bytes}")
         try:
-            os.pwrite(self._fd, payload, 0)
-            os.ftruncate(self._fd, len(payload))
+            os.pwrite(self._fd, payload, offset)
+            self._seq += 1
+            os.pwrite(self._fd, _RECORD.pack(_MAGIC, self._seq, offset, len(payload), zlib.crc32(payload)), 0)
         except OSError as exc:
             return CheckpointStats(False, len(payload), tuple(lost), f"OSError: {exc}")
+        self._committed = (offset, len(payload))
         return CheckpointStats(True, len(payload), tuple(sorted(lost)))
 
     def load(self, ns: dict, import_module, allowed) -> tuple[bool, tuple[str, ...]]:
         """Restores into ns. Returns (restored, lost names)."""
-        size = os.fstat(self._fd).st_size
-        if not size:
-            return False, ()
-        data = os.pread(self._fd, size, 0)
+        record = os.pread(self._fd, _RECORD.size, 0)
+        if len(record) < _RECORD.size:
+            return False, ()  # never saved
+        magic, seq, offset, length, crc = _RECORD.unpack(record)
+        data = os.pread(self._fd, length, offset) if magic == _MAGIC else b""
+        if magic != _MAGIC or len(data) != length or zlib.crc32(data) != crc:
+            raise ValueError("the checkpoint is damaged")
+        self._seq, self._committed = seq, (offset, length)
         (header_len,) = _LEN.unpack_from(data)
         lost = json.loads(data[_LEN.size:_LEN.size + header_len])
         state = _Unpickler(data[_LEN.size + header_len:], import_module, allowed, ns).load()

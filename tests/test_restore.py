@@ -64,3 +64,30 @@ def test_restore_after_memory_limit_and_crash(own_server):
         r = s.execute("sum(range(10**12))", wall_timeout_ms=500)
         assert r.status == "timeout" and r.restored
         assert s.execute("seen.most_common(1)").value.python() == [["l", 2]]
+
+
+def test_a_save_cut_short_leaves_the_previous_checkpoint(tmp_path):
+    # In-process: a worker killed in the middle of a save must not lose the state it had.
+    import os
+    from executor.policy import Policy, PolicyConfig
+    from executor.snapshot import Checkpointer
+    policy = Policy(PolicyConfig(allowed_imports=("math",)))
+    fd = os.open(tmp_path / "ckpt", os.O_RDWR | os.O_CREAT)
+    ns = policy.new_namespace({})
+    ck = Checkpointer(fd, frozenset(ns), max_bytes=1 << 20)
+    ns["kept"] = list(range(100))
+    assert ck.save(ns).saved
+    ns["kept"] = "newer"
+    assert ck.save(ns).saved
+    # The next save dies after writing half its payload, before switching the commit record.
+    ns["kept"] = "x" * 5000
+    offset = ck._slot(6000)
+    os.pwrite(fd, b"\x00garbage" * 300, offset)
+    fresh = policy.new_namespace({})
+    assert Checkpointer(fd, frozenset(fresh), max_bytes=1 << 20).load(fresh, policy.import_module, policy.allowed)[0]
+    assert fresh["kept"] == "newer"
+    # A damaged commit record is reported, not unpickled.
+    os.pwrite(fd, b"\xff" * 8, 0)
+    with pytest.raises(ValueError, match="damaged"):
+        Checkpointer(fd, frozenset(fresh), max_bytes=1 << 20).load(policy.new_namespace({}), policy.import_module,
+                                                                     policy.allowed)
