@@ -135,9 +135,10 @@ def _reap(control: socket.socket, spares: dict[int, socket.socket]) -> None:
             return
         spare = spares.pop(pid, None)
         if spare is not None:
-            spare.close()  # a spare died unused (e.g. killed): the server drops its copy
+            # Died unused (e.g. killed), or taken by a session whose "taken" we haven't read
+            # yet: the server drops its copy of the inbox, or learns its worker exited.
+            spare.close()
             ipc.send(control, {"op": "spare_gone", "pid": pid})
-            continue
         ipc.send(control, {"op": "exited", "pid": pid, "status": status})
 
 

@@ -91,3 +91,18 @@ def test_a_save_cut_short_leaves_the_previous_checkpoint(tmp_path):
     with pytest.raises(ValueError, match="damaged"):
         Checkpointer(fd, frozenset(fresh), max_bytes=1 << 20).load(policy.new_namespace({}), policy.import_module,
                                                                      policy.allowed)
+
+
+def test_sessions_start_after_their_spares_were_killed(own_server):
+    # Spares wait, pre-forked, for a session; one that dies meanwhile must not be handed one.
+    import psutil
+    proc, c = own_server
+    zygote = next(p for p in psutil.Process(proc.pid).children() if "executor.zygote" in " ".join(p.cmdline()))
+    spares = [p for p in zygote.children() if p.cwd() == zygote.cwd()]
+    assert spares
+    for spare in spares:
+        spare.kill()
+    psutil.wait_procs(spares, timeout=5)
+    for _ in range(4):
+        with c.create_session() as s:
+            assert s.execute("6 * 7").value.python() == 42
