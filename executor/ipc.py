@@ -6,8 +6,10 @@ process wrote.
 from __future__ import annotations
 
 import json
+import select
 import socket
 import struct
+import time
 
 __all__ = ["send", "recv", "ChannelClosed", "FrameTooLarge", "MAX_FRAME_BYTES"]
 
@@ -33,9 +35,20 @@ def send(sock: socket.socket, message: dict, fds: list[int] | None = None) -> No
         sock.sendall(data)
 
 
-def _recv_exact(sock: socket.socket, n: int) -> bytes:
+def _wait(sock: socket.socket, deadline: float | None) -> None:
+    """Block until `sock` is readable, or raise TimeoutError once `deadline` (monotonic) passes.
+    Checked before every read, so a peer trickling a frame byte by byte can't outlast it."""
+    if deadline is None:
+        return
+    left = deadline - time.monotonic()
+    if left <= 0 or not select.select([sock], [], [], left)[0]:
+        raise TimeoutError("no complete frame before the deadline")
+
+
+def _recv_exact(sock: socket.socket, n: int, deadline: float | None = None) -> bytes:
     buf = bytearray()
     while len(buf) < n:
+        _wait(sock, deadline)
         chunk = sock.recv(n - len(buf))
         if not chunk:
             raise ChannelClosed("channel closed")
@@ -43,23 +56,25 @@ def _recv_exact(sock: socket.socket, n: int) -> bytes:
     return bytes(buf)
 
 
-def recv(sock: socket.socket, *, with_fds: int = 0) -> tuple[dict, list[int]] | dict:
-    """Reads one message. With with_fds=N also returns up to N passed descriptors."""
+def recv(sock: socket.socket, *, with_fds: int = 0, deadline: float | None = None) -> tuple[dict, list[int]] | dict:
+    """Reads one message. With with_fds=N also returns up to N passed descriptors. With a
+    deadline (time.monotonic()), the whole frame must arrive by then, else TimeoutError."""
     fds: list[int] = []
     if with_fds:
+        _wait(sock, deadline)
         msg, anc, _flags, _addr = sock.recvmsg(_HEADER.size, socket.CMSG_SPACE(with_fds * 4))
         if not msg:
             raise ChannelClosed("channel closed")
         for level, kind, data in anc:
             if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
                 fds.extend(struct.unpack(f"{len(data) // 4}i", data[: len(data) // 4 * 4]))
-        header = msg + (_recv_exact(sock, _HEADER.size - len(msg)) if len(msg) < _HEADER.size else b"")
+        header = msg + (_recv_exact(sock, _HEADER.size - len(msg), deadline) if len(msg) < _HEADER.size else b"")
     else:
-        header = _recv_exact(sock, _HEADER.size)
+        header = _recv_exact(sock, _HEADER.size, deadline)
     (size,) = _HEADER.unpack(header)
     if size > MAX_FRAME_BYTES:
         raise FrameTooLarge(f"frame of {size} bytes exceeds {MAX_FRAME_BYTES}")
-    message = json.loads(_recv_exact(sock, size))
+    message = json.loads(_recv_exact(sock, size, deadline))
     if not isinstance(message, dict):
         raise ValueError("frame is not a JSON object")
     return (message, fds) if with_fds else message

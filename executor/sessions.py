@@ -369,25 +369,16 @@ class SessionManager:
 
     def _recv_until(self, worker: _Worker, deadline: float) -> dict:
         while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
+            try:
+                msg = ipc.recv(worker.sock, deadline=deadline)
+            except TimeoutError:
                 return {"op": "deadline"}
-            readable, _, _ = select.select([worker.sock], [], [], left)
-            if readable:
-                # A frame started is not a frame finished: never wait on it past the deadline.
-                worker.sock.settimeout(max(deadline - time.monotonic(), 0.001))
-                try:
-                    msg = ipc.recv(worker.sock)
-                except TimeoutError:
-                    return {"op": "deadline"}
-                except (OSError, ipc.ChannelClosed, ValueError):
-                    return {"op": "died"}
-                finally:
-                    worker.sock.settimeout(None)
-                if msg.get("op") in ("out", "tool_call", "result"):
-                    return msg
-                if msg.get("op") == "checkpoint_failed":
-                    log.warning("checkpoint failed", extra={"event": "checkpoint_failed", "error": msg.get("error")})
+            except (OSError, ipc.ChannelClosed, ValueError):
+                return {"op": "died"}
+            if msg.get("op") in ("out", "tool_call", "result"):
+                return msg
+            if msg.get("op") == "checkpoint_failed":
+                log.warning("checkpoint failed", extra={"event": "checkpoint_failed", "error": msg.get("error")})
 
     def _after_death(self, rec: SessionRecord, worker: _Worker, why: str, started: float) -> dict:
         lim = rec.spec.limits

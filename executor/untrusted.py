@@ -5,11 +5,13 @@ output itself, and never waits on a frame past the execute's deadline."""
 from __future__ import annotations
 
 from executor.ipc import MAX_FRAME_BYTES
+from sandcell.executor.v1 import executor_pb2 as pb
 
 __all__ = ["OutputBudget", "clean_tool_call", "clean_result", "MalformedMessage", "STATUSES"]
 
-STATUSES = frozenset({"ok", "error", "timeout", "cpu_limit", "memory_limit", "output_limit",
-                      "disk_limit", "killed", "open_files_limit"})
+# Every status the contract defines, spelled as the worker sends it ("cpu_limit").
+STATUSES = frozenset(v.name.removeprefix("EXECUTE_STATUS_").lower()
+                     for v in pb.ExecuteStatus.DESCRIPTOR.values if v.number)
 _STREAMS = ("stdout", "stderr")
 _MAX_TEXT = 1 << 20
 

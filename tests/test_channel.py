@@ -46,14 +46,23 @@ def test_forged_output_cannot_pass_the_output_cap(widened):
     assert c.health()
 
 
-def test_half_written_frame_cannot_outlive_the_deadline(widened):
+STALLS = {
+    # A frame started and never finished.
+    "half-written": "os.write(chan, b'\\x00\\x00\\x01\\x00{')\ntime.sleep(60)",
+    # Each byte arrives well within any per-read timeout; the whole frame never does.
+    "trickled": "os.write(chan, b'\\x00\\x00\\x01\\x00')\nfor _ in range(256):\n"
+                "    os.write(chan, b' ')\n    time.sleep(0.5)",
+}
+
+
+@pytest.mark.parametrize("stall", STALLS.values(), ids=STALLS.keys())
+def test_unfinished_frame_cannot_outlive_the_deadline(widened, stall):
     proc, c = widened
     with c.create_session(limits=Limits(wall_timeout_ms=1_000)) as s:
         s.execute("kept = 'yes'")
         t0 = time.monotonic()
         r = s.execute(_writer() + "import signal, time\n"
-                      "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM, signal.SIGPROF})\n"
-                      "os.write(chan, b'\\x00\\x00\\x01\\x00{')\ntime.sleep(60)")
+                      "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM, signal.SIGPROF})\n" + stall)
         assert time.monotonic() - t0 < 15, "the execute outlived its deadline"
         assert r.status == "timeout" and r.restored, r
         assert s.execute("kept").value.python() == "yes"
