@@ -42,10 +42,12 @@ class ExecutorConnection:
     @classmethod
     def start_local(cls, *flags: str, startup_timeout_s: float = 60.0) -> "ExecutorConnection":
         """Starts `python -m executor` (this interpreter) on a free loopback port, with a fresh
-        random token because the port is reachable by other local users. `flags` go to the server."""
+        random token because the port is reachable by other local users. `flags` go to the server.
+        The token travels in the environment, not argv: argv is readable by every local user in
+        /proc, and a token_urlsafe value may begin with "-", which argparse takes for a flag."""
         token = secrets.token_urlsafe(24)
         try:
-            proc = ExecutorProcess("--token", token, *flags, timeout_s=startup_timeout_s)
+            proc = ExecutorProcess(*flags, env={"SANDCELL_TOKEN": token}, timeout_s=startup_timeout_s)
         except Exception as exc:  # RuntimeError with the server log; anything else is a start failure too
             raise ExecutorStartError(f"the embedded local executor did not start: {exc}") from exc
         return cls(ExecutorClient(proc.address.strip(), token=token), process=proc, token=token)

@@ -71,7 +71,7 @@ class ServerConfig:
     port: int = _opt(50051, "Port to listen on; 0 picks a free one")
     ready_file: str = _opt("", "When serving, write the bound host:port to this file")
     parent_pid: int = _opt(0, "Shut down gracefully when this process exits (an embedding program); 0: never")
-    token: str = _opt("", "Bearer token clients must send (authorization metadata); empty disables auth")
+    token: str = _opt("", "Bearer token clients must send (authorization metadata); empty disables auth. Prefer the environment: a flag shows in the process list")
     workdir_root: str = _opt("", "Directory for session work dirs (a tmpfs in the container); default: a private temp dir")
     max_sessions: int = _opt(100, "Sessions open at once")
     max_concurrent_executes: int = _opt(16, "Executes running at once across sessions")

@@ -232,6 +232,10 @@ def test_embedded_local_executor_is_started_and_cleaned_up(monkeypatch):
         conn = agent._conn
         assert conn.owns_process and conn.process.proc.poll() is None
         assert "json" in agent.session.info.allowed_imports
+        # the token is not on its command line, which every local user can read in /proc
+        # (and where a token beginning with "-" was once taken for a flag)
+        cmdline = open(f"/proc/{conn.process.pid}/cmdline", "rb").read().decode()
+        assert conn.token not in cmdline and "--token" not in cmdline
         # it is guarded by a random token: a second client gets in with it, and not without it
         monkeypatch.setenv("SANDCELL_EXECUTOR", conn.address)
         monkeypatch.setenv("SANDCELL_TOKEN", conn.token)
