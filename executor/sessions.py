@@ -1,6 +1,7 @@
 """Sessions: one jailed worker each, forked by the zygote; executes, limits, restore, TTLs."""
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
@@ -28,6 +29,8 @@ __all__ = ["SessionManager", "SessionRecord", "SessionSpec", "import_within"]
 
 log = logging.getLogger("sandcell.sessions")
 _READY_TIMEOUT_S = 15.0
+# Address space a worker needs beyond what the zygote already maps, to run any code at all.
+_MEMORY_HEADROOM_BYTES = 32 << 20
 
 
 def import_within(pattern: str, ceiling: tuple[str, ...]) -> bool:
@@ -58,6 +61,7 @@ class _Worker:
     exited: threading.Event = field(default_factory=threading.Event)
     status: int | None = None
     killed_by_us: bool = False
+    ready_pending: bool = False  # its "ready" (sent once jailed) is still unread in sock
 
 
 @dataclass
@@ -97,6 +101,12 @@ class SessionManager:
         self._free_uids = list(range(config.worker_uid_base, config.worker_uid_base + config.max_sessions))
         preload = tuple(dict.fromkeys(config.allowed_imports + config.import_ceiling))
         self.zygote = ZygoteHandle(preload, self._on_worker_exit)
+        self.min_memory_bytes = self.zygote.mapped_bytes + _MEMORY_HEADROOM_BYTES
+        if config.limits.memory_bytes < self.min_memory_bytes:
+            self.zygote.close()
+            raise ValueError(f"--memory-bytes={config.limits.memory_bytes} is below the "
+                             f"{self.min_memory_bytes} bytes a session worker needs (the runtime maps "
+                             f"{self.zygote.mapped_bytes}); raise it")
         self._stop = threading.Event()
         self._reaper = threading.Thread(target=self._reap_loop, name="session-reaper", daemon=True)
         self._reaper.start()
@@ -134,6 +144,11 @@ class SessionManager:
             eff = self.config.limits.lowered_by(limits)
         except LimitError as exc:
             raise InvalidRequestError(str(exc), field=f"limits.{exc.name}") from None
+        if eff.memory_bytes < self.min_memory_bytes:
+            raise InvalidRequestError(
+                f"limits.memory_bytes={eff.memory_bytes} is too small: a session's worker already maps "
+                f"{self.zygote.mapped_bytes} bytes of runtime; ask for at least {self.min_memory_bytes}",
+                field="limits.memory_bytes")
         allowed = list(self.config.allowed_imports)
         for name in extra_imports:
             if not name or not all(p.isidentifier() for p in name.removesuffix(".*").split(".")):
@@ -171,6 +186,14 @@ class SessionManager:
             theirs.close()
         worker = _Worker(-1, ours)
         rec.worker = worker
+        if not restore and forked.done() and forked.exception() is None:
+            # A spare took the session, so its pid is known. It jails itself while the reply
+            # travels to the client; no code reaches it before that, because it reads its
+            # channel only once jailed, and the first execute reads "ready" first (_run).
+            worker.pid, worker.ready_pending = forked.result(), True
+            with self._lock:
+                self._by_pid[worker.pid] = worker
+            return {}
         ready = self._wait_ready(worker)
         try:
             worker.pid = ready["pid"] if ready.get("op") == "ready" else forked.result(timeout=_READY_TIMEOUT_S)
@@ -310,13 +333,22 @@ class SessionManager:
                           f"({lim.session_cpu_ms / 1000:g} s); create a new session to continue.")
             return
         restore_note = None
-        if rec.worker is None or not _alive(rec.worker):
+        started_ok = True
+        if rec.worker is not None and rec.worker.ready_pending:
+            ready = self._wait_ready(rec.worker)
+            rec.worker.ready_pending = False
+            if ready.get("op") != "ready":
+                started_ok = False
+                log.warning("session worker failed to start", extra={
+                    "event": "worker_start_failed", "session_id": rec.session_id, "error": ready.get("error")})
+        if rec.worker is None or not started_ok or not _alive(rec.worker):
             restore_note = self._restore(rec)  # died between executes (e.g. killed externally)
         worker = rec.worker
         wall_ms = min(lim.wall_timeout_ms, start.get("wall_timeout_ms") or lim.wall_timeout_ms)
         deadline = time.monotonic() + (wall_ms + self.config.kill_grace_ms) / 1000
         started = time.monotonic()
-        ipc.send(worker.sock, {"op": "exec", **start})
+        with contextlib.suppress(OSError):  # died since the check: the read below says so
+            ipc.send(worker.sock, {"op": "exec", **start})
         budget = OutputBudget(min(lim.output_bytes, start.get("output_bytes") or lim.output_bytes))
         declared = {t["name"] for t in rec.spec.tools}
         pump = None

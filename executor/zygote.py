@@ -161,7 +161,9 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGCHLD, lambda *_: None)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     spares: dict[int, socket.socket] = {}  # offered to the server, not yet taken
-    ipc.send(control, {"op": "zygote_ready", "pid": os.getpid()})
+    from executor.jail.limits import mapped_bytes
+    # What every fork starts out mapping: the floor under a session's memory limit.
+    ipc.send(control, {"op": "zygote_ready", "pid": os.getpid(), "mapped_bytes": mapped_bytes() or 0})
     while True:
         try:
             readable, _, _ = select.select([control, wake_r], [], [], None if len(spares) >= SPARES else 0)

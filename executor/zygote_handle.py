@@ -47,6 +47,7 @@ class ZygoteHandle:
             raise WorkerStartError(f"the zygote did not start: {exc}") from exc
         ours.settimeout(None)
         self.pid = hello["pid"]
+        self.mapped_bytes: int = hello.get("mapped_bytes", 0)  # address space every worker starts with
         self._reader = threading.Thread(target=self._read_loop, name="zygote-reader", daemon=True)
         self._reader.start()
 

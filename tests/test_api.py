@@ -83,6 +83,10 @@ def test_session_lifecycle_get_list_close(client):
 def test_bad_requests_get_clear_errors(client):
     with pytest.raises(InvalidArgument, match="memory_bytes.*exceeds the server maximum"):
         client.create_session(limits=Limits(memory_bytes=1 << 50))
+    # below what the runtime itself maps, the worker could not even be jailed: say so, with the floor
+    with pytest.raises(InvalidArgument, match=r"memory_bytes=8388608 is too small.*ask for at least \d+") as e:
+        client.create_session(limits=Limits(memory_bytes=8 << 20))
+    assert e.value.metadata.get("field") == "limits.memory_bytes"
     with pytest.raises(InvalidArgument, match="outside the server's ceiling"):
         client.create_session(extra_imports=["os"])
     with pytest.raises(InvalidArgument, match="not a module name"):

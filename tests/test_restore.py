@@ -106,3 +106,20 @@ def test_sessions_start_after_their_spares_were_killed(own_server):
     for _ in range(4):
         with c.create_session() as s:
             assert s.execute("6 * 7").value.python() == 42
+
+
+def test_a_worker_killed_right_after_create_is_replaced(own_server):
+    # CreateSession returns while a spare is still jailing itself: a worker lost in that
+    # window, before or after it reported ready, is replaced by the first execute.
+    import psutil
+    proc, c = own_server
+    zygote = next(p for p in psutil.Process(proc.pid).children() if "executor.zygote" in " ".join(p.cmdline()))
+    for _ in range(3):
+        spares = zygote.children()  # no session is open: these are all spares
+        s = c.create_session()      # taken by one of them, which may still be jailing itself
+        for p in spares:
+            p.kill()
+        psutil.wait_procs(spares, timeout=5)
+        r = s.execute("6 * 7")
+        assert r.ok and r.value.python() == 42 and r.restored
+        s.close()
