@@ -9,7 +9,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from sandcell.client import ExecutorClient
 
-__all__ = ["latency", "create_latency", "cpu_ratios", "idle_memory", "CPU_SNIPPETS"]
+__all__ = ["latency", "create_latency", "first_execute_latency", "cpu_ratios", "idle_memory", "CPU_SNIPPETS"]
 
 CPU_SNIPPETS = {
     "loop": "s = 0\nfor i in range(1_000_000):\n    s += i * i\ns",
@@ -62,6 +62,20 @@ def create_latency(client: ExecutorClient, rounds: int = 200) -> dict:
         s.close()
     created = created[10:]
     return {"p50": statistics.median(created), "p99": _pct(created, 0.99)}
+
+
+def first_execute_latency(client: ExecutorClient, rounds: int = 100) -> dict:
+    """The first execute on a new session, sent right after CreateSession returns: it pays
+    whatever of the session's setup (jail, policy) the create reply did not wait for."""
+    first = []
+    for _ in range(rounds + 5):
+        s = client.create_session()
+        t0 = time.perf_counter_ns()
+        s.execute_unary("1")
+        first.append((time.perf_counter_ns() - t0) / 1e6)
+        s.close()
+    first = first[5:]
+    return {"p50": statistics.median(first), "p99": _pct(first, 0.99)}
 
 
 def _plain_exec(code: str) -> Callable[[], None]:
