@@ -343,7 +343,8 @@ def test_killed_container_restarts_and_serves(hardened_stack, stack):
     kill` would not do: Docker treats it as a manual stop and does not restart.)"""
     before = stack.inspect("executor")
     # PID 1 is Docker's init; its child is the server. The shell's kill: the image has no procps.
-    assert stack.exec("executor", "sh", "-c", "kill -KILL $(cat /proc/1/task/1/children)").returncode == 0
+    # 137: the shell itself was SIGKILLed because the container went down under it first.
+    assert stack.exec("executor", "sh", "-c", "kill -KILL $(cat /proc/1/task/1/children)").returncode in (0, 137)
     deadline = time.monotonic() + 60
     while stack.inspect("executor")["RestartCount"] == before["RestartCount"]:
         assert time.monotonic() < deadline, "the container was not restarted"
