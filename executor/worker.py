@@ -252,7 +252,8 @@ class Worker:
             self._critical += 1
             self.sink.flush()
         self._critical = 0
-        used = _dir_bytes(self.spec["workdir"]) if self.spec.get("file_access") else 0
+        # The walk costs tens of µs per execute: only when the code could have written files.
+        used = _dir_bytes(self.spec["workdir"]) if self.policy.may_have_written_files() else 0
         if used > limits["workdir_bytes"] and status in ("ok", "error"):
             status = "disk_limit"
         return {

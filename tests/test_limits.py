@@ -72,6 +72,13 @@ def test_workdir_bytes_limit(client):
         assert r.ok, r
 
 
+def test_a_handle_kept_from_an_earlier_execute_still_counts_against_the_work_dir(client):
+    with client.create_session(limits=Limits(workdir_bytes=2 << 20, file_size_bytes=1 << 20)) as s:
+        assert s.execute("handles = [open(f'kept{i}', 'wb') for i in range(3)]").ok
+        r = s.execute("for h in handles:\n    h.write(b'1' * 1000_000)\n    h.flush()")
+        assert r.status == "disk_limit" and "work dir now holds" in r.message
+
+
 def test_open_files_limit(client):
     with client.create_session(limits=Limits(open_files=32)) as s:
         r = s.execute("handles = []\nfor i in range(100):\n    handles.append(open(f'f{i}', 'w'))")

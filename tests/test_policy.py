@@ -3,6 +3,7 @@ was wrong, and the guarded operations that must keep working. The OS jail is tes
 test_isolation.py; this is the defence-in-depth layer on its own."""
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import types
@@ -400,6 +401,26 @@ def test_file_access_can_be_turned_off(tmp_path):
     p = Policy(PolicyConfig(allowed_imports=(), file_access=False, workdir=str(tmp_path)))
     with pytest.raises(PermissionError, match="turned off"):
         run(p, "open('a.txt', 'w')")
+
+
+def test_the_work_dir_is_measured_once_code_may_have_written_to_it(tmp_path):
+    # The worker walks the work dir after an execute only when it may have grown: after a
+    # writable open() (sticky: a kept handle writes in later cells), or always when a module
+    # that writes files by other means is allowed.
+    p = Policy(PolicyConfig(allowed_imports=DEFAULT_ALLOWED_IMPORTS, workdir=str(tmp_path)))
+    (tmp_path / "in.txt").write_text("x")
+    run(p, "open('in.txt').read()\nopen('in.txt', 'rb').close()")
+    assert not p.may_have_written_files()
+    run(p, "f = open('out.txt', mode='a')")
+    assert p.may_have_written_files()
+    for mode in ("w", "r+", "x", "wb", object()):
+        q = Policy(PolicyConfig(allowed_imports=(), workdir=str(tmp_path)))
+        ns = q.new_namespace({})
+        with contextlib.suppress(Exception):
+            ns["__builtins__"]["open"](f"new-{id(mode)}", mode)
+        assert q.may_have_written_files(), mode
+    assert Policy(PolicyConfig(allowed_imports=("math", "os"), workdir=str(tmp_path))).may_have_written_files()
+    assert not Policy(PolicyConfig(allowed_imports=("math",), file_access=False)).may_have_written_files()
 
 
 def test_import_outside_allowlist_names_the_allowlist(policy):

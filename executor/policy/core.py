@@ -8,7 +8,7 @@ from types import CodeType, ModuleType
 
 from executor.policy import guards
 from executor.policy.errors import PolicyViolation
-from executor.policy.files import confined_open
+from executor.policy.files import NO_OTHER_FILE_WRITERS, FileWrites, confined_open
 from executor.policy.modules import Allowlist, ModuleGate
 from executor.policy.names import FORBIDDEN_CALLS, FORBIDDEN_NAMES
 from executor.policy.stdlib import SANDBOX_MARK, SANDBOX_TOKEN, harden_stdlib
@@ -45,11 +45,12 @@ class Policy:
         self._gate = ModuleGate(self.allowed)
         self._reserved = frozenset(config.reserved_names)
         self._cache: dict[tuple[str, str], CompiledCell] = {}
+        self.file_writes = FileWrites()
         base = {k: v for k, v in vars(builtins).items() if k not in _DROPPED}
         base.update(
             getattr=guards.guarded_getattr, setattr=guards.guarded_setattr,
             delattr=guards.guarded_delattr, hasattr=guards.guarded_hasattr, vars=guards.guarded_vars,
-            open=confined_open(config.workdir, config.file_access),
+            open=confined_open(config.workdir, config.file_access, self.file_writes),
             __import__=self._gate.import_hook,
             **{name: guards.unavailable(name) for name in FORBIDDEN_CALLS},
             **{FORMAT_GUARD: guards.format_attr, FINAL_CHECK: guards.final_check,
@@ -57,6 +58,12 @@ class Policy:
             **{SANDBOX_MARK: SANDBOX_TOKEN},  # how the stdlib patches recognise sandboxed frames
         )
         self.builtins = base
+
+    def may_have_written_files(self) -> bool:
+        """Whether the work dir may have grown: a writable open() happened, or the allowlist
+        holds a module that writes files without one (then it is measured every time)."""
+        return self.config.file_access and (
+            self.file_writes.seen or not NO_OTHER_FILE_WRITERS.issuperset(self.config.allowed_imports))
 
     def preload(self) -> None:
         """Import every allowed module now (in the zygote), so forked workers share them."""

@@ -8,10 +8,28 @@ import os
 
 from executor.policy.names import plain_str
 
-__all__ = ["confined_open"]
+__all__ = ["confined_open", "FileWrites", "NO_OTHER_FILE_WRITERS"]
+
+# Modules that can't create or grow a file except through a file object from `open`. While
+# a session allows only these, its work dir can only grow after a writable open().
+NO_OTHER_FILE_WRITERS = frozenset({
+    "collections", "datetime", "itertools", "math", "queue", "random", "re", "stat", "statistics",
+    "time", "unicodedata", "json", "string", "functools", "operator", "decimal", "fractions",
+    "heapq", "bisect", "copy", "textwrap", "enum", "numbers", "cmath", "difflib", "pprint",
+    "base64", "hashlib", "hmac", "typing", "dataclasses", "calendar", "html", "colorsys",
+})
+_READ_MODE_CHARS = frozenset("rbt")
 
 
-def confined_open(workdir: str | None, enabled: bool):
+class FileWrites:
+    """Whether the session's code has opened a file for writing (sticky: a handle kept in a
+    variable can write in later cells). Lives in the worker, out of user code's reach."""
+
+    def __init__(self) -> None:
+        self.seen = False
+
+
+def confined_open(workdir: str | None, enabled: bool, writes: FileWrites | None = None):
     root_cache: list[str] = []
 
     def root() -> str:
@@ -38,6 +56,8 @@ def confined_open(workdir: str | None, enabled: bool):
         if full != base and not full.startswith(base + os.sep):
             raise PermissionError(f"{path!r} is outside the session's work dir; only paths inside "
                                   "it can be opened (use relative paths such as 'data.csv')")
+        if writes is not None and not (type(mode) is str and _READ_MODE_CHARS.issuperset(mode)):
+            writes.seen = True
         return io.open(full, mode, buffering, encoding, errors, newline)
 
     return open
