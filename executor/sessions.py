@@ -100,7 +100,9 @@ class SessionManager:
             os.chmod(self._root, 0o711)  # per-session uids may enter only their own dir
         self._free_uids = list(range(config.worker_uid_base, config.worker_uid_base + config.max_sessions))
         preload = tuple(dict.fromkeys(config.allowed_imports + config.import_ceiling))
-        self.zygote = ZygoteHandle(preload, self._on_worker_exit)
+        # Sessions with the default allowlist (no extra imports) adopt a policy the zygote built.
+        self.zygote = ZygoteHandle(preload, self._on_worker_exit,
+                                   default_imports=tuple(dict.fromkeys(config.allowed_imports)))
         self.min_memory_bytes = self.zygote.mapped_bytes + _MEMORY_HEADROOM_BYTES
         if config.limits.memory_bytes < self.min_memory_bytes:
             self.zygote.close()

@@ -29,7 +29,10 @@ __all__ = ["main"]
 SPARES = 2
 
 
-def _preload(allowed_imports: list[str]):
+_TEMPLATE = None  # the Policy of sessions with the server's default allowlist, built here
+
+
+def _preload(allowed_imports: list[str], default_imports: list[str] | None = None):
     # Everything a worker touches must be imported here, so forks share it and a jailed
     # worker never has to read a module file.
     import cloudpickle  # noqa: F401
@@ -38,8 +41,12 @@ def _preload(allowed_imports: list[str]):
     from executor.policy import Policy, PolicyConfig
     from executor.snapshot import _dumps
     from executor.values import encode_value
+    global _TEMPLATE
     policy = Policy(PolicyConfig(allowed_imports=tuple(allowed_imports)))
     policy.preload()
+    if default_imports is not None:
+        _TEMPLATE = Policy(PolicyConfig(allowed_imports=tuple(default_imports)))
+        _TEMPLATE.preload()
     # Run the worker's code paths once so their lazy caches are built here and shared by
     # every fork, instead of being rebuilt (and their pages copied) in each worker.
     ns = policy.new_namespace({})
@@ -72,12 +79,15 @@ def _run_worker(spec: dict, chan_fd: int, ckpt_fd: int) -> None:
         # A new session is ready once jailed: the client's round trip overlaps the rest of
         # the setup, and its first execute waits in the channel until serve() reads it.
         ipc.send(chan, {"op": "ready", **ready})
-    policy = Policy(PolicyConfig(
-        allowed_imports=tuple(spec["allowed_imports"]),
-        file_access=spec["file_access"],
-        workdir=spec["workdir"],
-        reserved_names=("final_answer", *(t["name"] for t in spec.get("tools", ()))),
-    ))
+    reserved = ("final_answer", *(t["name"] for t in spec.get("tools", ())))
+    template = _TEMPLATE
+    if template is not None and template.config.allowed_imports == tuple(spec["allowed_imports"]) \
+            and template.config.file_access == spec["file_access"]:
+        policy = template.adopt(spec["workdir"], reserved)  # the common case: no extra imports
+    else:
+        policy = Policy(PolicyConfig(allowed_imports=tuple(spec["allowed_imports"]),
+                                     file_access=spec["file_access"], workdir=spec["workdir"],
+                                     reserved_names=reserved))
     worker = Worker(chan, spec, policy, FinalAnswerSignal, ckpt_fd)
     if not spec.get("restore"):
         worker.serve(None)
@@ -152,7 +162,7 @@ def _offer_spare(control: socket.socket, wake_r: int, wake_w: int, spares: dict[
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     control = socket.socket(fileno=int(argv[0]))
-    _preload(json.loads(argv[1]))
+    _preload(json.loads(argv[1]), json.loads(argv[2]) if len(argv) > 2 else None)
     gc.collect()
     gc.freeze()  # forks then share the heap instead of copying it on the first collection
     wake_r, wake_w = os.pipe()

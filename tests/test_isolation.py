@@ -13,7 +13,7 @@ import os
 
 import pytest
 
-from sandcell.client import ExecutorClient, Limits
+from sandcell.client import ExecutorClient, Limits, ToolSpec
 from sandcell.local import ExecutorProcess
 
 pytestmark = pytest.mark.usefixtures("service_intact")
@@ -68,6 +68,22 @@ def test_sessions_cannot_see_each_other(client, local_executor):
         r = b.execute(f"open({os.path.join(a_dir, 'secret.txt')!r}).read()")
         assert r.status == "error" and r.error.type == "PermissionError"
         assert a.execute("open('secret.txt').read()").value.python() == "a-file"
+
+
+def test_what_a_session_does_to_shared_objects_stays_in_it(client):
+    # Sessions share the zygote's module copies and builtins (copy-on-write): a change one
+    # makes to them must not show in another, and a tool name stays reserved in each.
+    def lookup(order):
+        return {"order": order}
+    with client.create_session() as a, client.create_session(tools=[ToolSpec("lookup")]) as b:
+        assert a.execute("import math, statistics\nmath.pi = 3\nstatistics.mean = len\n"
+                         "len = max\nmath.pi").value.python() == 3
+        assert b.execute("import math, statistics\n(math.pi, statistics.mean([1, 3]), len('ab'))").value.python() == \
+            [3.141592653589793, 2, 2]
+        r = b.execute("lookup = print")
+        assert r.status == "error" and "lookup" in r.error.message
+        assert b.execute("lookup(order=7)['order']", tools={"lookup": lookup}).value.python() == 7
+        assert a.execute("math.pi").value.python() == 3  # a keeps its own change
 
 
 @pytest.fixture(scope="module")
