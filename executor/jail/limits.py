@@ -66,8 +66,12 @@ def stdio_to_devnull(keep: tuple[int, ...]) -> None:
 
 def install_env(env: Mapping[str, str]) -> None:
     """Replace the environment (os.environ and the C environ it mirrors)."""
-    os.environ.clear()
-    os.environ.update(env)
+    # Key by key rather than clear()/update(): MutableMapping's generic clear() runs far
+    # more Python, and every page it touches is copied into each worker.
+    for key in [k for k in os.environ if k not in env]:
+        del os.environ[key]
+    for key, value in env.items():
+        os.environ[key] = value
     tempfile = sys.modules.get("tempfile")
     if tempfile is not None:  # it caches the directory the zygote saw
         tempfile.tempdir = env.get("TMPDIR")
