@@ -101,8 +101,8 @@ class SessionManager:
         self._free_uids = list(range(config.worker_uid_base, config.worker_uid_base + config.max_sessions))
         preload = tuple(dict.fromkeys(config.allowed_imports + config.import_ceiling))
         # Sessions with the default allowlist (no extra imports) adopt a policy the zygote built.
-        self.zygote = ZygoteHandle(preload, self._on_worker_exit,
-                                   default_imports=tuple(dict.fromkeys(config.allowed_imports)))
+        self.zygote = ZygoteHandle(preload, self._on_worker_exit, default_session={
+            "allowed_imports": list(dict.fromkeys(config.allowed_imports)), "file_access": config.file_access})
         self.min_memory_bytes = self.zygote.mapped_bytes + _MEMORY_HEADROOM_BYTES
         if config.limits.memory_bytes < self.min_memory_bytes:
             self.zygote.close()

@@ -32,7 +32,7 @@ SPARES = 2
 _TEMPLATE = None  # the Policy of sessions with the server's default allowlist, built here
 
 
-def _preload(allowed_imports: list[str], default_imports: list[str] | None = None):
+def _preload(allowed_imports: list[str], default_session: dict | None = None):
     # Everything a worker touches must be imported here, so forks share it and a jailed
     # worker never has to read a module file.
     import cloudpickle  # noqa: F401
@@ -44,8 +44,9 @@ def _preload(allowed_imports: list[str], default_imports: list[str] | None = Non
     global _TEMPLATE
     policy = Policy(PolicyConfig(allowed_imports=tuple(allowed_imports)))
     policy.preload()
-    if default_imports is not None:
-        _TEMPLATE = Policy(PolicyConfig(allowed_imports=tuple(default_imports)))
+    if default_session is not None:  # {"allowed_imports": [...], "file_access": bool}
+        _TEMPLATE = Policy(PolicyConfig(allowed_imports=tuple(default_session["allowed_imports"]),
+                                        file_access=default_session["file_access"]))
         _TEMPLATE.preload()
     # Run the worker's code paths once so their lazy caches are built here and shared by
     # every fork, instead of being rebuilt (and their pages copied) in each worker.
@@ -88,6 +89,8 @@ def _run_worker(spec: dict, chan_fd: int, ckpt_fd: int) -> None:
         policy = Policy(PolicyConfig(allowed_imports=tuple(spec["allowed_imports"]),
                                      file_access=spec["file_access"], workdir=spec["workdir"],
                                      reserved_names=reserved))
+    if spec.get("restore"):
+        policy.file_writes.seen = True  # what the lost worker wrote is still to be measured
     worker = Worker(chan, spec, policy, FinalAnswerSignal, ckpt_fd)
     if not spec.get("restore"):
         worker.serve(None)

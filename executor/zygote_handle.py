@@ -25,7 +25,7 @@ class ZygoteHandle:
     """Starts `python -m executor.zygote` and multiplexes its control socket."""
 
     def __init__(self, preload_imports: tuple[str, ...], on_exit: Callable[[int, int], None],
-                 start_timeout_s: float = 60.0, default_imports: tuple[str, ...] | None = None):
+                 start_timeout_s: float = 60.0, default_session: dict | None = None):
         self._on_exit = on_exit
         self._lock = threading.Lock()
         self._pending: dict[int, Future] = {}
@@ -36,7 +36,7 @@ class ZygoteHandle:
         env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "PYTHONPATH", "HOME")}
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "executor.zygote", str(theirs.fileno()), json.dumps(list(preload_imports)),
-             *([json.dumps(list(default_imports))] if default_imports is not None else [])],
+             *([json.dumps(default_session)] if default_session is not None else [])],
             pass_fds=[theirs.fileno()], env=env, stdin=subprocess.DEVNULL)
         theirs.close()
         self._sock = ours

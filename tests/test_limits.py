@@ -79,6 +79,16 @@ def test_a_handle_kept_from_an_earlier_execute_still_counts_against_the_work_dir
         assert r.status == "disk_limit" and "work dir now holds" in r.message
 
 
+def test_files_a_killed_execute_wrote_are_measured_after_the_restore(client):
+    with client.create_session(limits=Limits(workdir_bytes=2 << 20, file_size_bytes=1 << 20,
+                                             wall_timeout_ms=1_000)) as s:
+        r = s.execute("for i in range(3):\n    with open(f'p{i}', 'wb') as f:\n        f.write(b'1' * 1000_000)\n"
+                      "sum(range(10**12))")  # a C-level loop: the worker is killed, then restored
+        assert r.status == "timeout" and r.restored, r
+        r = s.execute("1")
+        assert r.status == "disk_limit" and "work dir now holds" in r.message, r
+
+
 def test_open_files_limit(client):
     with client.create_session(limits=Limits(open_files=32)) as s:
         r = s.execute("handles = []\nfor i in range(100):\n    handles.append(open(f'f{i}', 'w'))")
