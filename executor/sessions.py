@@ -335,15 +335,7 @@ class SessionManager:
                           f"({lim.session_cpu_ms / 1000:g} s); create a new session to continue.")
             return
         restore_note = None
-        started_ok = True
-        if rec.worker is not None and rec.worker.ready_pending:
-            ready = self._wait_ready(rec.worker)
-            rec.worker.ready_pending = False
-            if ready.get("op") != "ready":
-                started_ok = False
-                log.warning("session worker failed to start", extra={
-                    "event": "worker_start_failed", "session_id": rec.session_id, "error": ready.get("error")})
-        if rec.worker is None or not started_ok or not _alive(rec.worker):
+        if rec.worker is None or not self._read_pending_ready(rec) or not _alive(rec.worker):
             restore_note = self._restore(rec)  # died between executes (e.g. killed externally)
         worker = rec.worker
         wall_ms = min(lim.wall_timeout_ms, start.get("wall_timeout_ms") or lim.wall_timeout_ms)
@@ -400,6 +392,20 @@ class SessionManager:
                 # messages leak into the next execute. Kill it; the checkpoint keeps state.
                 self._kill(worker)
                 self._restore(rec)
+
+    def _read_pending_ready(self, rec: SessionRecord) -> bool:
+        """Reads the "ready" of a worker created without waiting for it; False if it died
+        before it was jailed."""
+        worker = rec.worker
+        if not worker.ready_pending:
+            return True
+        worker.ready_pending = False
+        ready = self._wait_ready(worker)
+        if ready.get("op") == "ready":
+            return True
+        log.warning("session worker failed to start", extra={
+            "event": "worker_start_failed", "session_id": rec.session_id, "error": ready.get("error")})
+        return False
 
     def _recv_until(self, worker: _Worker, deadline: float) -> dict:
         while True:

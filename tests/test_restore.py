@@ -115,11 +115,11 @@ def test_a_worker_killed_right_after_create_is_replaced(own_server):
     proc, c = own_server
     zygote = next(p for p in psutil.Process(proc.pid).children() if "executor.zygote" in " ".join(p.cmdline()))
     for _ in range(3):
-        spares = zygote.children()  # no session is open: these are all spares
-        s = c.create_session()      # taken by one of them, which may still be jailing itself
-        for p in spares:
+        s = c.create_session()  # its worker may still be jailing itself
+        victims = zygote.children()  # no other session is open: its worker and the spares
+        for p in victims:
             p.kill()
-        psutil.wait_procs(spares, timeout=5)
+        psutil.wait_procs(victims, timeout=5)
         r = s.execute("6 * 7")
         assert r.ok and r.value.python() == 42 and r.restored
         s.close()
