@@ -12,7 +12,6 @@ they are to become. A spawn hands the request to a spare and forks a replacement
 """
 from __future__ import annotations
 
-import gc
 import json
 import os
 import select
@@ -22,6 +21,7 @@ import sys
 import traceback
 
 from executor import ipc
+from executor.heap import freeze_heap
 
 __all__ = ["main"]
 
@@ -166,8 +166,7 @@ def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     control = socket.socket(fileno=int(argv[0]))
     _preload(json.loads(argv[1]), json.loads(argv[2]) if len(argv) > 2 else None)
-    gc.collect()
-    gc.freeze()  # forks then share the heap instead of copying it on the first collection
+    freeze_heap()  # forks then share the heap instead of copying it (executor/heap.py)
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w)
