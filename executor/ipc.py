@@ -11,7 +11,7 @@ import socket
 import struct
 import time
 
-__all__ = ["send", "recv", "ChannelClosed", "FrameTooLarge", "MAX_FRAME_BYTES"]
+__all__ = ["send", "recv", "FrameReader", "ChannelClosed", "FrameTooLarge", "MAX_FRAME_BYTES"]
 
 _HEADER = struct.Struct("!I")
 # A frame carries one message (code, an output chunk, a result); larger is a protocol error.
@@ -78,3 +78,69 @@ def recv(sock: socket.socket, *, with_fds: int = 0, deadline: float | None = Non
     if not isinstance(message, dict):
         raise ValueError("frame is not a JSON object")
     return (message, fds) if with_fds else message
+
+
+class FrameReader:
+    """Reads frames from one stream socket (a server⇄worker channel), the way the execute path
+    wants it:
+
+    - it waits in poll() for *readable* only. A blocking recv() also wakes whenever the peer
+      drains what we sent (the kernel signals "writable" on the same wait queue), which cost
+      every execute two extra context switches on whichever CPU was doing the real work;
+    - it takes whatever has arrived in one recv() and keeps the rest, so a frame that is
+      already there costs one system call, not two, and messages sent back to back are split
+      here rather than by more reads.
+
+    Everything that reads the socket must go through the same reader (it may hold bytes)."""
+
+    _CHUNK = 1 << 16
+
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+        self._buf = bytearray()
+        self._poll = select.poll()
+        self._poll.register(sock, select.POLLIN)
+
+    def _frame(self) -> dict | None:
+        """The next whole frame already buffered, or None."""
+        buf = self._buf
+        if len(buf) < _HEADER.size:
+            return None
+        size = int.from_bytes(buf[:_HEADER.size], "big")
+        if size > MAX_FRAME_BYTES:
+            raise FrameTooLarge(f"frame of {size} bytes exceeds {MAX_FRAME_BYTES}")
+        end = _HEADER.size + size
+        if len(buf) < end:
+            return None
+        payload = bytes(buf[_HEADER.size:end])
+        del buf[:end]
+        message = json.loads(payload)
+        if not isinstance(message, dict):
+            raise ValueError("frame is not a JSON object")
+        return message
+
+    def wait(self, timeout_s: float | None = None) -> bool:
+        """Whether there is something to read (a buffered frame, data, or EOF) within the timeout."""
+        if len(self._buf) >= _HEADER.size:
+            return True
+        return bool(self._poll.poll(None if timeout_s is None else max(0, int(timeout_s * 1000 + 0.999))))
+
+    def recv(self, deadline: float | None = None) -> dict:
+        """Reads one message. With a deadline (time.monotonic()), the whole frame must arrive by
+        then, else TimeoutError: a peer trickling bytes can't outlast it."""
+        while True:
+            message = self._frame()
+            if message is not None:
+                return message
+            if deadline is None:
+                self._poll.poll()
+            else:
+                left = deadline - time.monotonic()
+                if left <= 0 or not self._poll.poll(int(left * 1000 + 0.999)):
+                    raise TimeoutError("no complete frame before the deadline")
+            need = _HEADER.size + int.from_bytes(self._buf[:_HEADER.size], "big") - len(self._buf) \
+                if len(self._buf) >= _HEADER.size else 0
+            chunk = self.sock.recv(min(max(self._CHUNK, need), 1 << 20))
+            if not chunk:
+                raise ChannelClosed("channel closed")
+            self._buf += chunk

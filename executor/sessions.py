@@ -5,7 +5,6 @@ import contextlib
 import logging
 import os
 import secrets
-import select
 import shutil
 import signal
 import socket
@@ -58,10 +57,14 @@ class SessionSpec:
 class _Worker:
     pid: int
     sock: socket.socket
+    reader: ipc.FrameReader = field(init=False)  # every read of sock goes through it
     exited: threading.Event = field(default_factory=threading.Event)
     status: int | None = None
     killed_by_us: bool = False
     ready_pending: bool = False  # its "ready" (sent once jailed) is still unread in sock
+
+    def __post_init__(self):
+        self.reader = ipc.FrameReader(self.sock)
 
 
 @dataclass
@@ -90,6 +93,7 @@ class SessionManager:
         self._by_pid: dict[int, _Worker] = {}
         self._lock = threading.Lock()
         self._exec_slots = threading.BoundedSemaphore(config.max_concurrent_executes)
+        self._executes_by_status: dict = {}  # status -> its child of metrics.executes
         self._oom_claimed = oom_kills() or 0  # OOM kills before we started are not ours
         self.draining = False  # set on graceful shutdown: running executes finish, no new sessions
         self._root = config.workdir_root or tempfile.mkdtemp(prefix="sandcell-sessions-")
@@ -209,13 +213,10 @@ class SessionManager:
         return ready
 
     def _wait_ready(self, worker: _Worker) -> dict:
-        worker.sock.settimeout(_READY_TIMEOUT_S)
         try:
-            return ipc.recv(worker.sock)
-        except (OSError, ipc.ChannelClosed, ValueError) as exc:
+            return worker.reader.recv(deadline=time.monotonic() + _READY_TIMEOUT_S)
+        except (OSError, ipc.ChannelClosed, ValueError, TimeoutError) as exc:
             return {"op": "fatal", "error": f"{type(exc).__name__}: {exc}"}
-        finally:
-            worker.sock.settimeout(None)
 
     def _on_worker_exit(self, pid: int, status: int) -> None:
         with self._lock:
@@ -344,7 +345,6 @@ class SessionManager:
         with contextlib.suppress(OSError):  # died since the check: the read below says so
             ipc.send(worker.sock, {"op": "exec", **start})
         budget = OutputBudget(min(lim.output_bytes, start.get("output_bytes") or lim.output_bytes))
-        declared = {t["name"] for t in rec.spec.tools}
         pump = None
         finished = False
         try:
@@ -357,7 +357,7 @@ class SessionManager:
                         if msg is None:
                             continue
                     elif op == "tool_call":
-                        msg = clean_tool_call(msg, declared)
+                        msg = clean_tool_call(msg, {t["name"] for t in rec.spec.tools})
                     elif op == "result":
                         msg = clean_result(msg, budget)
                 except MalformedMessage as exc:
@@ -410,7 +410,7 @@ class SessionManager:
     def _recv_until(self, worker: _Worker, deadline: float) -> dict:
         while True:
             try:
-                msg = ipc.recv(worker.sock, deadline=deadline)
+                msg = worker.reader.recv(deadline=deadline)
             except TimeoutError:
                 return {"op": "deadline"}
             except (OSError, ipc.ChannelClosed, ValueError):
@@ -474,21 +474,23 @@ class SessionManager:
 
     def _observe(self, result: dict, started: float) -> None:
         if self.metrics:
-            self.metrics.executes.labels(status=result["status"]).inc()
+            counter = self._executes_by_status.get(result["status"])
+            if counter is None:  # labels() locks and validates: once per status, not per execute
+                counter = self._executes_by_status[result["status"]] = self.metrics.executes.labels(
+                    status=result["status"])
+            counter.inc()
             self.metrics.execute_seconds.observe(time.monotonic() - started)
 
 
 def _alive(worker: _Worker) -> bool:
-    """Whether the worker still holds its channel open (EOF means it died)."""
+    """Whether the worker still holds its channel open (EOF means it died). One system call:
+    this runs before every execute."""
     if worker.exited.is_set():
         return False
-    readable, _, _ = select.select([worker.sock], [], [], 0)
-    if not readable:
-        return True
     try:
         return worker.sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) != b""
     except BlockingIOError:
-        return True
+        return True  # nothing to read: the usual case
     except OSError:
         return False
 

@@ -9,7 +9,6 @@ import json
 import linecache
 import os
 import resource
-import select
 import signal
 import socket
 import sys
@@ -63,6 +62,7 @@ class Worker:
     def __init__(self, chan: socket.socket, spec: dict, policy, final_signal: type[BaseException],
                  checkpoint_fd: int):
         self.chan = chan
+        self.reader = ipc.FrameReader(chan)
         self.spec = spec
         self.policy = policy
         self._final_signal = final_signal
@@ -174,9 +174,9 @@ class Worker:
         self._send({"op": "tool_call", "call_id": call_id, "name": name, "arguments_json": arguments})
         while True:
             # Wait outside the critical section so a timeout can interrupt a slow tool.
-            select.select([self.chan], [], [])
+            self.reader.wait()
             with self._frame_io():
-                msg = ipc.recv(self.chan)
+                msg = self.reader.recv()
             if msg.get("op") == "tool_result" and msg.get("call_id") == call_id:
                 break
         if "error" in msg:
@@ -191,8 +191,8 @@ class Worker:
             self._send({"op": "ready", **ready})
         while True:
             try:
-                msg = ipc.recv(self.chan)
-            except (ipc.ChannelClosed, OSError):
+                msg = self.reader.recv()
+            except (ipc.ChannelClosed, OSError, ValueError):
                 return
             if msg.get("op") == "exec":
                 result = self.execute(msg)
