@@ -26,8 +26,12 @@ class FrameTooLarge(ValueError):
     """The peer announced a frame larger than MAX_FRAME_BYTES."""
 
 
+# Built once: json.dumps() with any option builds a new encoder per call.
+_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
 def send(sock: socket.socket, message: dict, fds: list[int] | None = None) -> None:
-    payload = json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode()
+    payload = _encode(message).encode()
     data = _HEADER.pack(len(payload)) + payload
     if fds:
         sock.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack(f"{len(fds)}i", *fds))])
@@ -112,7 +116,7 @@ class FrameReader:
         end = _HEADER.size + size
         if len(buf) < end:
             return None
-        payload = bytes(buf[_HEADER.size:end])
+        payload = buf[_HEADER.size:end].decode()  # UTF-8, as send() writes; else ValueError
         del buf[:end]
         message = json.loads(payload)
         if not isinstance(message, dict):

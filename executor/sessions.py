@@ -92,7 +92,7 @@ class SessionManager:
         self._sessions: dict[str, SessionRecord] = {}
         self._by_pid: dict[int, _Worker] = {}
         self._lock = threading.Lock()
-        self._exec_slots = threading.BoundedSemaphore(config.max_concurrent_executes)
+        self._executes_running = 0  # under _lock; a counter, not a Semaphore: that's ten Python calls a use
         self._executes_by_status: dict = {}  # status -> its child of metrics.executes
         self._oom_claimed = oom_kills() or 0  # OOM kills before we started are not ours
         self.draining = False  # set on graceful shutdown: running executes finish, no new sessions
@@ -304,7 +304,11 @@ class SessionManager:
                                    "or use another session for parallel work", session_id=session_id)
         result = None
         try:
-            if not self._exec_slots.acquire(blocking=False):
+            with self._lock:
+                full = self._executes_running >= self.config.max_concurrent_executes
+                if not full:
+                    self._executes_running += 1
+            if full:
                 raise TooManyExecutesError(f"the server runs its maximum of {self.config.max_concurrent_executes} "
                                            "executes at once; retry shortly")
             try:
@@ -321,7 +325,8 @@ class SessionManager:
             finally:
                 rec.busy, rec.last_active = False, time.time()
                 rec.execute_count += 1
-                self._exec_slots.release()
+                with self._lock:
+                    self._executes_running -= 1
         finally:
             rec.lock.release()
         # Only now, with the session free: a client that sends its next execute the moment
@@ -482,13 +487,16 @@ class SessionManager:
             self.metrics.execute_seconds.observe(time.monotonic() - started)
 
 
+_PEEK_NOW = int(socket.MSG_PEEK | socket.MSG_DONTWAIT)  # an int: OR-ing the enum flags runs Python each time
+
+
 def _alive(worker: _Worker) -> bool:
     """Whether the worker still holds its channel open (EOF means it died). One system call:
     this runs before every execute."""
     if worker.exited.is_set():
         return False
     try:
-        return worker.sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) != b""
+        return worker.sock.recv(1, _PEEK_NOW) != b""
     except BlockingIOError:
         return True  # nothing to read: the usual case
     except OSError:

@@ -22,6 +22,7 @@ _short.maxstring = _short.maxother = 400
 _short.maxlevel = 4
 
 _JSON_SCALARS = (str, int, float, bool, type(None))
+_to_json = json.JSONEncoder(ensure_ascii=False).encode  # built once, not per value
 
 
 def _jsonable(value, budget: list[int], depth: int = 0) -> bool:
@@ -55,7 +56,7 @@ def encode_value(value) -> dict:
     """The wire dict for a value: {"type_name", "json" (or ""), "repr", "repr_truncated"}."""
     encoded = ""
     if _jsonable(value, [JSON_LIMIT_NODES]):
-        text = json.dumps(value, ensure_ascii=False)
+        text = _to_json(value)
         if len(text) <= JSON_LIMIT_BYTES:
             encoded = text
     text, truncated = _bounded_repr(value)
