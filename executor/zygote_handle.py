@@ -34,6 +34,11 @@ class ZygoteHandle:
         self._seq = itertools.count(1)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "PYTHONPATH", "HOME")}
+        # glibc gives threads their own malloc arenas, each reserving 64 MiB of address space:
+        # a few threads would spend a session's RLIMIT_AS on reservations, and a thread that
+        # then fails to allocate while starting leaves Thread.start() waiting forever. One
+        # arena per worker keeps address space for what the code actually allocates.
+        env["MALLOC_ARENA_MAX"] = "1"
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "executor.zygote", str(theirs.fileno()), json.dumps(list(preload_imports)),
              *([json.dumps(default_session)] if default_session is not None else [])],
