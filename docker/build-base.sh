@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# Provide the base image our Dockerfile names (python:3.11-slim-bookworm).
+# Provide the base image our Dockerfile names (python:3.13-slim-trixie).
 # Use it if present, pull it if a registry answers, else build an equivalent
-# locally: debootstrap a minimal Debian bookworm, add Debian's Python 3.11, and
-# `docker import` it under the same tag, so one Dockerfile serves users and CI.
+# locally: debootstrap a minimal Debian of the tag's release, add that release's
+# Python, and `docker import` it under the same tag, so one Dockerfile serves users and CI.
 set -euo pipefail
 
-TAG=${BASE_TAG:-python:3.11-slim-bookworm}
-SUITE=bookworm
+TAG=${BASE_TAG:-python:3.13-slim-trixie}
+# python:<X.Y>-slim-<debian release>: the release's own python3 must be X.Y (trixie: 3.13).
+if [[ ! $TAG =~ ^python:([0-9]+\.[0-9]+)-slim-([a-z]+)$ ]]; then
+  echo "build-base: can't build $TAG locally: expected python:X.Y-slim-<debian release>" >&2; exit 2
+fi
+PYVER=${BASH_REMATCH[1]}
+SUITE=${BASH_REMATCH[2]}
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
-PKGS=python3,python3-venv,ca-certificates
+PKGS=python$PYVER,python$PYVER-venv,ca-certificates
 here=$(cd "$(dirname "$0")" && pwd)
 cache=$here/.base
 debs=$cache/$SUITE-minbase-debs.tgz   # downloaded .debs: rebuilds skip the network
@@ -44,8 +49,9 @@ if [ ! -s "$rootfs" ]; then
   quiet debootstrap --variant=minbase --include="$PKGS" --unpack-tarball="$debs" \
     "$SUITE" "$root" "$MIRROR"
   # Behave like the official image: python at /usr/local/bin, apt pointed at Debian.
-  ln -sf /usr/bin/python3.11 "$root/usr/local/bin/python3"
-  ln -sf /usr/bin/python3.11 "$root/usr/local/bin/python"
+  [ -x "$root/usr/bin/python$PYVER" ] || { log "$SUITE has no python$PYVER"; exit 1; }
+  ln -sf "/usr/bin/python$PYVER" "$root/usr/local/bin/python3"
+  ln -sf "/usr/bin/python$PYVER" "$root/usr/local/bin/python"
   echo "deb $MIRROR $SUITE main" >"$root/etc/apt/sources.list"
   # Keep docs out of anything apt installs later in derived images.
   cat >"$root/etc/dpkg/dpkg.cfg.d/docker-slim" <<'EOF'
@@ -69,7 +75,7 @@ log "importing as $TAG"
 docker import \
   --change 'ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin' \
   --change 'ENV LANG=C.UTF-8' \
-  --change 'ENV PYTHON_VERSION=3.11' \
+  --change "ENV PYTHON_VERSION=$PYVER" \
   --change 'CMD ["python3"]' \
   --message "sandcell: debootstrap $SUITE minbase + $PKGS" \
   "$rootfs" "$TAG" >/dev/null

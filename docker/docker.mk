@@ -1,13 +1,14 @@
 # Container targets, included by the Makefile: image, run, stop (README "Container").
 IMAGE ?= sandcell-executor:latest
-BASE_IMAGE ?= python:3.11-slim-bookworm
+BASE_IMAGE ?= python:3.13-slim-trixie
 SANDCELL_PORT ?= 50051
 RUN_PROJECT ?= sandcell
 # The compose v2 plugin where the engine has it, else Debian's docker-compose (v1).
 COMPOSE_BIN := $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
 # From docker/: compose v1 reads `seccomp:./seccomp.json` relative to the working directory.
 COMPOSE := cd docker && SANDCELL_IMAGE=$(IMAGE) SANDCELL_PORT=$(SANDCELL_PORT) $(COMPOSE_BIN) -f compose.yaml -p $(RUN_PROJECT)
-WHEELS_STAMP := docker/.wheels/.complete
+# One stamp per base (its Python and glibc decide the wheels); wheelhouse.sh clears the others.
+WHEELS_STAMP := docker/.wheels/.complete-$(subst :,-,$(BASE_IMAGE))
 
 .PHONY: base-image wheels image run stop
 
@@ -16,8 +17,8 @@ base-image:
 	@BASE_TAG=$(BASE_IMAGE) docker/build-base.sh
 
 # Wheels for the image's build stage, fetched by the host's pip (see docker/wheelhouse.sh for why).
-$(WHEELS_STAMP): pyproject.toml docker/wheelhouse.sh | $(STAMP)
-	PYTHON=$(PY) docker/wheelhouse.sh
+$(WHEELS_STAMP): pyproject.toml docker/wheelhouse.sh docker/docker.mk | $(STAMP)
+	PYTHON=$(PY) BASE=$(BASE_IMAGE) docker/wheelhouse.sh
 	@touch $@
 
 wheels: $(WHEELS_STAMP)
