@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from bench.floor import measure_floor
 from bench.measure import cpu_ratios, create_latency, first_execute_latency, idle_memory, latency
 from sandcell.client import ExecutorClient
 from sandcell.local import ExecutorProcess
@@ -59,6 +60,7 @@ def main() -> int:
         first = first_execute_latency(client, rounds=30 if quick else 100)
         cpu = cpu_ratios(client, rounds=5 if quick else 15, smol_rounds=1 if quick else 3)
         mem = idle_memory(client, proc, count=50 if quick else 200)
+    floor = measure_floor(rounds=300 if quick else 2000)
     results = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "kernel": platform.release()},
@@ -70,6 +72,7 @@ def main() -> int:
         "cpu_ms": {"sandcell": cpu["ours_ms"], "exec": cpu["exec_ms"], "smolagents": cpu["smolagents_ms"]},
         "cpu_ratio_vs_exec": cpu["ratio_vs_exec"], "cpu_ratio_vs_smolagents": cpu["ratio_vs_smolagents"],
         "idle_session_uss_mib": mem["uss_mib_mean"], "idle_sessions_measured": mem["sessions"],
+        "hop_floor": floor,
     }
     from bench.compat import measure_compat
     compat = measure_compat()
@@ -92,6 +95,8 @@ def table(r: dict) -> str:
         ("execute round trip p50 / p99 (stream)", f"{r['execute_stream_p50_ms']:.3f} / {r['execute_stream_p99_ms']:.3f} ms", ""),
         ("bare gRPC echo p50 / p99 (same server)", f"{r['echo_p50_ms']:.3f} / {r['echo_p99_ms']:.3f} ms", ""),
         ("execute p50 ÷ echo p50", f"{ratio:.2f}×", f"≤ {TARGETS['execute_vs_echo']}×"),
+        *([("  floor: bare handler + do-nothing process, ÷ its echo",  # bench/floor.py
+            f"{r['hop_floor']['ratio']:.2f}×", "")] if "hop_floor" in r else []),
         ("create session p50 / p99", f"{r['create_session_p50_ms']:.2f} / {r['create_session_p99_ms']:.2f} ms", "p50 ≤ 3 ms"),
     ]
     if "first_execute_p50_ms" in r:
