@@ -27,6 +27,16 @@ def test_state_persists_across_executes(session):
     assert r.value.type_name == "tuple"
 
 
+def test_stdlib_functions_that_import_lazily_work_in_a_jailed_worker(session):
+    """datetime/time.strptime import _strptime on every call (3.12+); the worker can't read
+    module files, so the zygote must have prepared what that import returns."""
+    r = session.execute("import datetime, time\n"
+                        "(datetime.datetime.strptime('2024-02-29 13:05', '%Y-%m-%d %H:%M').isoformat(),"
+                        " time.strptime('31/12/2023', '%d/%m/%Y').tm_yday)")
+    assert r.ok, r
+    assert r.value.python() == ["2024-02-29T13:05:00", 365]
+
+
 def test_values_carry_type_json_and_bounded_repr(session):
     r = session.execute("{'a': [1, 2.5, None, True], 'b': 'text'}")
     assert r.value.type_name == "dict" and r.value.python() == {"a": [1, 2.5, None, True], "b": "text"}

@@ -231,6 +231,9 @@ ESCAPES = {
     "rebind match rest": ("match {}:\n    case {**final_answer}:\n        pass", "final_answer"),
     "rebind global": ("def f():\n    global final_answer\n    final_answer = 1\nf()", "final_answer"),
     "rebind del": ("del final_answer", "final_answer"),
+    # The strptime helper module is served as its two entry points, not as the real module.
+    "_strptime leads nowhere": ("import _strptime\n_strptime.locale", "locale"),
+    "_strptime private names": ("import _strptime\n_strptime._thread_allocate_lock", "_thread_allocate_lock"),
 }
 
 
@@ -475,6 +478,9 @@ POSITIVE = {
                                "(math.floor(2.5), collections.Counter('aab')['a'], list(chain([1], [2])))",
                                (2, 2, [1, 2])),
     "star import": ("from math import *\nfloor(pi)", 3),
+    # On 3.12+ these import _strptime through the caller's __import__ on every call.
+    "datetime.strptime": ("import datetime\ndatetime.datetime.strptime('2024-02-29', '%Y-%m-%d').day", 29),
+    "time.strptime": ("import time\ntime.strptime('2024', '%Y').tm_year", 2024),
     "open inside work dir": ("with open('out.txt', 'w') as f:\n    f.write('hi')\nopen('out.txt').read()", "hi"),
     "open pre-existing file": ("open('inside.txt').read()", "inside\n"),
     "open absolute path inside": (None, "inside\n"),  # filled in by the test (needs the path)
@@ -552,3 +558,9 @@ def test_loops_compile_without_per_operation_guards(policy):
                 out |= names(const)
         return out
     assert not [n for n in names(cell.body) if n.startswith("_sc_")]
+
+
+def test_the_strptime_helper_is_only_there_for_the_modules_that_need_it(workdir):
+    """With neither datetime nor time allowed, _strptime is refused like any other module."""
+    bare = Policy(PolicyConfig(allowed_imports=("math",), workdir=str(workdir)))
+    assert isinstance(assert_blocked(bare, "import _strptime", "'_strptime'"), ModuleNotAllowed)

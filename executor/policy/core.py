@@ -73,6 +73,7 @@ class Policy:
                 self._gate.import_module(pattern.removesuffix(".*"))
             except ImportError:
                 pass  # not installed: the import fails later with a clear message
+        self._gate.preload_c_helpers()
 
     def import_module(self, name: str) -> ModuleType:
         """The filtered copy of an allowed module; used to restore checkpointed modules."""

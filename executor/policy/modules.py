@@ -13,6 +13,17 @@ from executor.policy.stdlib import hardened_module_attrs
 
 __all__ = ["Allowlist", "ModuleGate"]
 
+# Private modules that allowed C modules import *through the caller's __import__* each time
+# they're used (CPython 3.12+: datetime.strptime and time.strptime import _strptime on every
+# call, so in the sandbox they come through our hook). Such a module is served, to C and to
+# user code alike, as a copy holding only the functions the C side calls: the real module
+# leads to locale, calendar and from there to sys.
+# helper module -> (allowed modules that need it, the names they call)
+_C_HELPERS = {
+    "_strptime": (("datetime", "time"), ("_strptime_datetime", "_strptime_time",
+                                         "_strptime_datetime_date", "_strptime_datetime_time")),
+}
+
 
 class Allowlist:
     """Patterns `pkg` (that module only) and `pkg.*` (the package and everything under it)."""
@@ -56,6 +67,8 @@ class ModuleGate:
         copy = self._copies.get(name)
         if copy is not None:
             return copy
+        if name in _C_HELPERS and not self.allowed(name):
+            return self._c_helper(name)
         if not self.allowed.leads_to(name):
             raise self.refusal(name)
         try:
@@ -104,6 +117,8 @@ class ModuleGate:
         fromlist = tuple(plain_str(item, "imported name") for item in fromlist or ())
         if not name:
             raise ImportError("module names must be non-empty strings")
+        if name in _C_HELPERS and not self.allowed(name):
+            return self._c_helper(name)
         if not self.allowed(name):
             raise self.refusal(name)
         leaf = self._attach(name)
@@ -118,6 +133,25 @@ class ModuleGate:
             elif self._real_is_module(name, item):
                 raise self.refusal(sub)
         return leaf
+
+    def preload_c_helpers(self) -> None:
+        """Build the helper copies the allowed modules will need (a jailed worker can't read
+        module files, and forks share what the zygote built)."""
+        for name, (needed_by, _) in _C_HELPERS.items():
+            if any(self.allowed(m) for m in needed_by):
+                self._c_helper(name)
+
+    def _c_helper(self, name: str) -> types.ModuleType:
+        needed_by, names = _C_HELPERS[name]
+        if not any(self.allowed(m) for m in needed_by):
+            raise self.refusal(name)
+        key = f"<helper {name}>"  # not a module name user code could ask for
+        copy = self._copies.get(key)
+        if copy is None:
+            real = importlib.import_module(name)
+            copy = self._copies[key] = types.ModuleType(name)
+            copy.__dict__.update({n: getattr(real, n) for n in names if hasattr(real, n)})
+        return copy
 
     @staticmethod
     def _real_is_module(name: str, item: str) -> bool:
