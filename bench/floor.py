@@ -6,7 +6,8 @@ once with a canned result, and serves Health.Check beside it. No sessions, no po
 checks, no checkpoint: only the process hop that any design running code outside the server
 process pays. Its execute ÷ echo is the floor under ours on the same machine.
 
-    python -m bench.floor serve   # used by measure_floor(); prints the port
+    python -m bench.floor         # measures and prints the floor
+    python -m bench.floor serve   # the server half, used by measure_floor(); prints its port
 """
 from __future__ import annotations
 
@@ -102,5 +103,10 @@ def measure_floor(rounds: int = 2000, warmup: int = 200) -> dict:
     return {"echo_p50_ms": echo, "execute_p50_ms": hop, "ratio": hop / echo}
 
 
-if __name__ == "__main__" and sys.argv[1:] == ["serve"]:
-    _serve()
+if __name__ == "__main__":
+    if sys.argv[1:] == ["serve"]:
+        _serve()
+    else:
+        f = measure_floor()
+        print(f"echo p50 {f['echo_p50_ms']:.3f} ms, bare hop p50 {f['execute_p50_ms']:.3f} ms, "
+              f"floor {f['ratio']:.2f}×")
