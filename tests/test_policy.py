@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import sys
 import types
 
 import pytest
@@ -564,3 +565,16 @@ def test_the_strptime_helper_is_only_there_for_the_modules_that_need_it(workdir)
     """With neither datetime nor time allowed, _strptime is refused like any other module."""
     bare = Policy(PolicyConfig(allowed_imports=("math",), workdir=str(workdir)))
     assert isinstance(assert_blocked(bare, "import _strptime", "'_strptime'"), ModuleNotAllowed)
+
+
+@pytest.mark.parametrize("src", ["type Pair = tuple[int, int]", "def first[T](xs: list[T]) -> T:\n    return xs[0]",
+                                 "class Box[T]:\n    pass", "type X = ().__class__"])
+def test_type_parameter_syntax_is_refused_clearly(policy, src):
+    """PEP 695 (3.12+) scopes are evaluated lazily, outside the checks a cell gets; the policy
+    refuses the syntax and says so (on 3.11 it is not Python at all)."""
+    if sys.version_info < (3, 12):
+        with pytest.raises(SyntaxError):
+            run(policy, src)
+    else:
+        with pytest.raises(PolicyViolation, match="not supported in the sandbox"):
+            run(policy, src)
