@@ -6,18 +6,9 @@
 set -euo pipefail
 
 TAG=${BASE_TAG:-python:3.13-slim-trixie}
-# python:<X.Y>-slim-<debian release>: the release's own python3 must be X.Y (trixie: 3.13).
-if [[ ! $TAG =~ ^python:([0-9]+\.[0-9]+)-slim-([a-z]+)$ ]]; then
-  echo "build-base: can't build $TAG locally: expected python:X.Y-slim-<debian release>" >&2; exit 2
-fi
-PYVER=${BASH_REMATCH[1]}
-SUITE=${BASH_REMATCH[2]}
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
-PKGS=python$PYVER,python$PYVER-venv,ca-certificates
 here=$(cd "$(dirname "$0")" && pwd)
 cache=$here/.base
-debs=$cache/$SUITE-minbase-debs.tgz   # downloaded .debs: rebuilds skip the network
-rootfs=$cache/$SUITE-python-rootfs.tar # finished tree: re-imports take seconds
 start=$(date +%s)
 log() { echo "build-base: $*" >&2; }
 # debootstrap is chatty: keep its log, show the tail only when it fails.
@@ -30,6 +21,16 @@ fi
 if [ -z "${SANDCELL_NO_PULL:-}" ] && timeout 30 docker pull -q "$TAG" >/dev/null 2>&1; then
   log "$TAG pulled"; exit 0
 fi
+
+# Building it: python:<X.Y>-slim-<debian release>, whose own python3 must be X.Y (trixie: 3.13).
+if [[ ! $TAG =~ ^python:([0-9]+\.[0-9]+)-slim-([a-z]+)$ ]]; then
+  log "can't build $TAG locally (expected python:X.Y-slim-<debian release>) and could not pull it"; exit 2
+fi
+PYVER=${BASH_REMATCH[1]}
+SUITE=${BASH_REMATCH[2]}
+PKGS=python$PYVER,python$PYVER-venv,ca-certificates
+debs=$cache/$SUITE-minbase-debs.tgz   # downloaded .debs: rebuilds skip the network
+rootfs=$cache/$SUITE-python-rootfs.tar # finished tree: re-imports take seconds
 
 mkdir -p "$cache"
 if [ ! -s "$rootfs" ]; then
