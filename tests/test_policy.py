@@ -578,3 +578,8 @@ def test_type_parameter_syntax_is_refused_clearly(policy, src):
     else:
         with pytest.raises(PolicyViolation, match="not supported in the sandbox"):
             run(policy, src)
+
+
+def test_allowing_the_strptime_helper_explicitly_keeps_strptime_working(workdir):
+    both = Policy(PolicyConfig(allowed_imports=("datetime", "_strptime"), workdir=str(workdir)))
+    assert run(both, "import datetime\ndatetime.datetime.strptime('2024', '%Y').year") == 2024

@@ -67,7 +67,7 @@ class ModuleGate:
         copy = self._copies.get(name)
         if copy is not None:
             return copy
-        if name in _C_HELPERS and not self.allowed(name):
+        if name in _C_HELPERS:
             return self._c_helper(name)
         if not self.allowed.leads_to(name):
             raise self.refusal(name)
@@ -117,7 +117,7 @@ class ModuleGate:
         fromlist = tuple(plain_str(item, "imported name") for item in fromlist or ())
         if not name:
             raise ImportError("module names must be non-empty strings")
-        if name in _C_HELPERS and not self.allowed(name):
+        if name in _C_HELPERS:
             return self._c_helper(name)
         if not self.allowed(name):
             raise self.refusal(name)
@@ -138,12 +138,12 @@ class ModuleGate:
         """Build the helper copies the allowed modules will need (a jailed worker can't read
         module files, and forks share what the zygote built)."""
         for name, (needed_by, _) in _C_HELPERS.items():
-            if any(self.allowed(m) for m in needed_by):
+            if self.allowed(name) or any(self.allowed(m) for m in needed_by):
                 self._c_helper(name)
 
     def _c_helper(self, name: str) -> types.ModuleType:
         needed_by, names = _C_HELPERS[name]
-        if not any(self.allowed(m) for m in needed_by):
+        if not (self.allowed(name) or any(self.allowed(m) for m in needed_by)):
             raise self.refusal(name)
         key = f"<helper {name}>"  # not a module name user code could ask for
         copy = self._copies.get(key)
