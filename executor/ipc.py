@@ -39,20 +39,23 @@ def send(sock: socket.socket, message: dict, fds: list[int] | None = None) -> No
         sock.sendall(data)
 
 
-def _wait(sock: socket.socket, deadline: float | None) -> None:
-    """Block until `sock` is readable, or raise TimeoutError once `deadline` (monotonic) passes.
-    Checked before every read, so a peer trickling a frame byte by byte can't outlast it."""
-    if deadline is None:
-        return
-    left = deadline - time.monotonic()
-    if left <= 0 or not select.select([sock], [], [], left)[0]:
-        raise TimeoutError("no complete frame before the deadline")
+def _frame_size(header: bytes | bytearray) -> int:
+    size = int.from_bytes(header[:_HEADER.size], "big")
+    if size > MAX_FRAME_BYTES:
+        raise FrameTooLarge(f"frame of {size} bytes exceeds {MAX_FRAME_BYTES}")
+    return size
 
 
-def _recv_exact(sock: socket.socket, n: int, deadline: float | None = None) -> bytes:
+def _decode(payload: bytes | bytearray) -> dict:
+    message = json.loads(payload.decode())  # UTF-8, as send() writes; else ValueError
+    if not isinstance(message, dict):
+        raise ValueError("frame is not a JSON object")
+    return message
+
+
+def _recv_exact(sock: socket.socket, n: int) -> bytes:
     buf = bytearray()
     while len(buf) < n:
-        _wait(sock, deadline)
         chunk = sock.recv(n - len(buf))
         if not chunk:
             raise ChannelClosed("channel closed")
@@ -60,27 +63,21 @@ def _recv_exact(sock: socket.socket, n: int, deadline: float | None = None) -> b
     return bytes(buf)
 
 
-def recv(sock: socket.socket, *, with_fds: int = 0, deadline: float | None = None) -> tuple[dict, list[int]] | dict:
-    """Reads one message. With with_fds=N also returns up to N passed descriptors. With a
-    deadline (time.monotonic()), the whole frame must arrive by then, else TimeoutError."""
+def recv(sock: socket.socket, *, with_fds: int = 0) -> tuple[dict, list[int]] | dict:
+    """Reads one message (blocking: the zygote's control and inbox sockets; worker channels
+    go through a FrameReader). With with_fds=N also returns up to N passed descriptors."""
     fds: list[int] = []
     if with_fds:
-        _wait(sock, deadline)
         msg, anc, _flags, _addr = sock.recvmsg(_HEADER.size, socket.CMSG_SPACE(with_fds * 4))
         if not msg:
             raise ChannelClosed("channel closed")
         for level, kind, data in anc:
             if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
                 fds.extend(struct.unpack(f"{len(data) // 4}i", data[: len(data) // 4 * 4]))
-        header = msg + (_recv_exact(sock, _HEADER.size - len(msg), deadline) if len(msg) < _HEADER.size else b"")
+        header = msg + (_recv_exact(sock, _HEADER.size - len(msg)) if len(msg) < _HEADER.size else b"")
     else:
-        header = _recv_exact(sock, _HEADER.size, deadline)
-    (size,) = _HEADER.unpack(header)
-    if size > MAX_FRAME_BYTES:
-        raise FrameTooLarge(f"frame of {size} bytes exceeds {MAX_FRAME_BYTES}")
-    message = json.loads(_recv_exact(sock, size, deadline))
-    if not isinstance(message, dict):
-        raise ValueError("frame is not a JSON object")
+        header = _recv_exact(sock, _HEADER.size)
+    message = _decode(_recv_exact(sock, _frame_size(header)))
     return (message, fds) if with_fds else message
 
 
@@ -110,18 +107,12 @@ class FrameReader:
         buf = self._buf
         if len(buf) < _HEADER.size:
             return None
-        size = int.from_bytes(buf[:_HEADER.size], "big")
-        if size > MAX_FRAME_BYTES:
-            raise FrameTooLarge(f"frame of {size} bytes exceeds {MAX_FRAME_BYTES}")
-        end = _HEADER.size + size
+        end = _HEADER.size + _frame_size(buf)
         if len(buf) < end:
             return None
-        payload = buf[_HEADER.size:end].decode()  # UTF-8, as send() writes; else ValueError
+        payload = buf[_HEADER.size:end]
         del buf[:end]
-        message = json.loads(payload)
-        if not isinstance(message, dict):
-            raise ValueError("frame is not a JSON object")
-        return message
+        return _decode(payload)
 
     def wait(self, timeout_s: float | None = None) -> bool:
         """Whether there is something to read (a buffered frame, data, or EOF) within the timeout."""
@@ -142,8 +133,7 @@ class FrameReader:
                 left = deadline - time.monotonic()
                 if left <= 0 or not self._poll.poll(int(left * 1000 + 0.999)):
                     raise TimeoutError("no complete frame before the deadline")
-            need = _HEADER.size + int.from_bytes(self._buf[:_HEADER.size], "big") - len(self._buf) \
-                if len(self._buf) >= _HEADER.size else 0
+            need = _HEADER.size + _frame_size(self._buf) - len(self._buf) if len(self._buf) >= _HEADER.size else 0
             chunk = self.sock.recv(min(max(self._CHUNK, need), 1 << 20))
             if not chunk:
                 raise ChannelClosed("channel closed")

@@ -215,7 +215,7 @@ class SessionManager:
     def _wait_ready(self, worker: _Worker) -> dict:
         try:
             return worker.reader.recv(deadline=time.monotonic() + _READY_TIMEOUT_S)
-        except (OSError, ipc.ChannelClosed, ValueError, TimeoutError) as exc:
+        except (OSError, ipc.ChannelClosed, ValueError) as exc:  # TimeoutError is an OSError
             return {"op": "fatal", "error": f"{type(exc).__name__}: {exc}"}
 
     def _on_worker_exit(self, pid: int, status: int) -> None:

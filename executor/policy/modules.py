@@ -134,17 +134,20 @@ class ModuleGate:
                 raise self.refusal(sub)
         return leaf
 
+    def _helper_wanted(self, name: str) -> bool:
+        return self.allowed(name) or any(self.allowed(m) for m in _C_HELPERS[name][0])
+
     def preload_c_helpers(self) -> None:
         """Build the helper copies the allowed modules will need (a jailed worker can't read
         module files, and forks share what the zygote built)."""
-        for name, (needed_by, _) in _C_HELPERS.items():
-            if self.allowed(name) or any(self.allowed(m) for m in needed_by):
+        for name in _C_HELPERS:
+            if self._helper_wanted(name):
                 self._c_helper(name)
 
     def _c_helper(self, name: str) -> types.ModuleType:
-        needed_by, names = _C_HELPERS[name]
-        if not (self.allowed(name) or any(self.allowed(m) for m in needed_by)):
+        if not self._helper_wanted(name):
             raise self.refusal(name)
+        names = _C_HELPERS[name][1]
         key = f"<helper {name}>"  # not a module name user code could ask for
         copy = self._copies.get(key)
         if copy is None:
