@@ -66,6 +66,7 @@ def main() -> int:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "kernel": platform.release()},
         "execute_p50_ms": lat["execute_unary"]["p50"], "execute_p99_ms": lat["execute_unary"]["p99"],
         "execute_stream_p50_ms": lat["execute_stream"]["p50"], "execute_stream_p99_ms": lat["execute_stream"]["p99"],
+        "execute_raw_p50_ms": lat["execute_raw"]["p50"],
         "echo_p50_ms": lat["echo"]["p50"], "echo_p99_ms": lat["echo"]["p99"],
         "create_session_p50_ms": create["p50"], "create_session_p99_ms": create["p99"],
         "first_execute_p50_ms": first["p50"], "first_execute_p99_ms": first["p99"],
@@ -95,8 +96,12 @@ def table(r: dict) -> str:
         ("execute round trip p50 / p99 (stream)", f"{r['execute_stream_p50_ms']:.3f} / {r['execute_stream_p99_ms']:.3f} ms", ""),
         ("bare gRPC echo p50 / p99 (same server)", f"{r['echo_p50_ms']:.3f} / {r['echo_p99_ms']:.3f} ms", ""),
         ("execute p50 ÷ echo p50", f"{ratio:.2f}×", f"≤ {TARGETS['execute_vs_echo']}×"),
+        *([("  same, through the generated stub (no typed client)",
+            f"{r['execute_raw_p50_ms'] / r['echo_p50_ms']:.2f}×", "")] if "execute_raw_p50_ms" in r else []),
         *([("  floor: bare handler + do-nothing process, ÷ its echo",  # bench/floor.py
             f"{r['hop_floor']['ratio']:.2f}×", "")] if "hop_floor" in r else []),
+        *([("  unsandboxed executor on that hop, ÷ its echo",  # bench/floor.py
+            f"{r['hop_floor']['plain_ratio']:.2f}×", "")] if "plain_ratio" in r.get("hop_floor", {}) else []),
         ("create session p50 / p99", f"{r['create_session_p50_ms']:.2f} / {r['create_session_p99_ms']:.2f} ms", "p50 ≤ 3 ms"),
     ]
     if "first_execute_p50_ms" in r:
