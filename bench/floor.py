@@ -33,7 +33,7 @@ from concurrent import futures
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from bench.measure import _interleave
+from bench.measure import interleave
 from executor import ipc
 from sandcell.executor.v1 import executor_pb2 as pb
 from sandcell.executor.v1 import executor_pb2_grpc as pb_grpc
@@ -125,7 +125,7 @@ def measure_floor(rounds: int = 2000, warmup: int = 200) -> dict:
             for name in ("floor", "plain"):
                 request = pb.ExecuteUnaryRequest(start=pb.ExecuteStart(session_id=name, code="v = v + 1\nv"))
                 calls[name] = lambda request=request: execute(request)
-            times = _interleave(calls, rounds, warmup)
+            times = interleave(calls, rounds, warmup)
             value = json.loads(execute(pb.ExecuteUnaryRequest(start=pb.ExecuteStart(
                 session_id="plain", code="v"))).result.value.json)
             assert value == warmup + rounds, "the plain executor lost its state"

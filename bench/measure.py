@@ -11,7 +11,7 @@ from sandcell.client import ExecutorClient
 from sandcell.executor.v1 import executor_pb2 as pb
 from sandcell.executor.v1 import executor_pb2_grpc as pb_grpc
 
-__all__ = ["latency", "create_latency", "first_execute_latency", "cpu_ratios", "idle_memory", "CPU_SNIPPETS"]
+__all__ = ["interleave", "latency", "create_latency", "first_execute_latency", "cpu_ratios", "idle_memory", "CPU_SNIPPETS"]
 
 CPU_SNIPPETS = {
     "loop": "s = 0\nfor i in range(1_000_000):\n    s += i * i\ns",
@@ -25,7 +25,7 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def _interleave(runners: dict[str, Callable[[], None]], rounds: int, warmup: int) -> dict[str, list[float]]:
+def interleave(runners: dict[str, Callable[[], None]], rounds: int, warmup: int) -> dict[str, list[float]]:
     times: dict[str, list[float]] = {name: [] for name in runners}
     names = list(runners)
     for i in range(warmup + rounds):
@@ -48,7 +48,7 @@ def latency(client: ExecutorClient, rounds: int = 2000) -> dict:
     # client's own share (request building, deadline, result dataclasses) is the difference.
     raw = pb_grpc.ExecutorServiceStub(client._channel).ExecuteUnary
     raw_request = pb.ExecuteUnaryRequest(start=pb.ExecuteStart(session_id=session.id, code="v = v + 1\nv"))
-    times = _interleave({
+    times = interleave({
         "echo": lambda: health.Check(request),
         "execute_unary": lambda: session.execute_unary("v = v + 1\nv"),
         "execute_stream": lambda: session.execute("v = v + 1\nv"),
@@ -112,8 +112,8 @@ def cpu_ratios(client: ExecutorClient, rounds: int = 15, smol_rounds: int = 3) -
             r = session.execute_unary(code)
             assert r.ok, r
             ours.append(r.wall_time_ms)
-        times = _interleave({"ours": in_sandbox, "exec": _plain_exec(code)}, rounds, warmup=2)
-        smol = _interleave({"smolagents": _smolagents(code)}, smol_rounds, warmup=0)["smolagents"]
+        times = interleave({"ours": in_sandbox, "exec": _plain_exec(code)}, rounds, warmup=2)
+        smol = interleave({"smolagents": _smolagents(code)}, smol_rounds, warmup=0)["smolagents"]
         ours_ms, exec_ms, smol_ms = statistics.median(ours[2:]), statistics.median(times["exec"]), statistics.median(smol)
         out["ours_ms"][name], out["exec_ms"][name], out["smolagents_ms"][name] = ours_ms, exec_ms, smol_ms
         out["ratio_vs_exec"][name] = exec_ms / ours_ms

@@ -10,8 +10,8 @@ policy's allowlist and the few modules cloudpickle needs.
 
 Limits: values that cannot be pickled (generators, open files, locks, frames) are dropped
 and reported as lost; a checkpoint that doesn't fit beside the previous one within the
-session's file-size limit is not taken (the previous one stays); side effects outside the namespace (files are kept as they are,
-the work dir is not rolled back).
+session's file-size limit is not taken (the previous one stays); side effects outside the
+namespace (files are kept as they are, the work dir is not rolled back).
 """
 from __future__ import annotations
 
