@@ -1,4 +1,4 @@
-"""Compatibility with agent-written code (DESIGN.md Targets: >= 99 % of realistic snippets
+"""Compatibility with agent-written code (docs/design.md, Targets: >= 99 % of realistic snippets
 unchanged; smolagents' local executor ~61 %). Every snippet of bench/compat_corpus.py runs
 three ways, each in a fresh namespace and work dir:
 

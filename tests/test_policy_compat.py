@@ -1,4 +1,4 @@
-"""Agent-written code runs unchanged under the policy (DESIGN.md Targets: >= 99 % of realistic
+"""Agent-written code runs unchanged under the policy (docs/design.md, Targets: >= 99 % of realistic
 snippets). The corpus is bench/compat_corpus.py; the figures with smolagents for comparison:
 `python -m bench.compat`."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The session worker's OS jail (DESIGN.md, "Isolation", layer 2).
+"""The session worker's OS jail (docs/design.md, "Isolation", layer 2).
 
 Import this in the zygote (everything is precomputed at import: syscall tables, the seccomp
 program template, the Landlock ABI and the runtime paths), then call `apply_jail` once in

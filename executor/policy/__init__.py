@@ -1,4 +1,4 @@
-"""The sandbox policy (DESIGN.md, "Isolation", layer 3: defence in depth behind the OS jail).
+"""The sandbox policy (docs/design.md, "Isolation", layer 3: defence in depth behind the OS jail).
 
 Compile time: a RestrictedPython transformer rejects dunder and frame/traceback internals,
 code-from-strings builtins and rebinding of reserved names. Run time: imports go through the

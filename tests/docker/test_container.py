@@ -1,4 +1,4 @@
-"""The container layer's claims (DESIGN.md "Isolation", 1) against the running compose stack,
+"""The container layer's claims (docs/design.md "Isolation", 1) against the running compose stack,
 each checked from inside a session (whose policy allows os, socket, threading and ctypes,
 so only the OS layers stand in the way) and from outside (docker exec, inspect, the host).
 
