@@ -60,7 +60,8 @@ def result_proto(msg: dict) -> pb.ExecuteResult:
         message=msg.get("message", ""), output_truncated=msg.get("output_truncated", False),
         restored=msg.get("restored", False), lost_names=msg.get("lost_names", []),
         wall_time_us=msg.get("wall_time_us", 0), cpu_time_us=msg.get("cpu_time_us", 0),
-        peak_memory_bytes=msg.get("peak_memory_bytes", 0))
+        peak_memory_bytes=msg.get("peak_memory_bytes", 0),
+        checkpoint_error=msg.get("checkpoint_error", ""), state_lost=msg.get("state_lost", False))
 
 
 def _tool_dict(t: pb.ToolSignature) -> dict:

@@ -15,13 +15,16 @@ from dataclasses import asdict, dataclass, field
 from typing import Iterator
 
 from executor import ipc
-from executor.untrusted import MalformedMessage, OutputBudget, clean_result, clean_tool_call
+from executor.untrusted import (MalformedMessage, OutputBudget, clean_ready, clean_result, clean_tool_call,
+                                short_text)
 from executor.config import LimitError, ServerConfig, SessionLimits
 from executor.errors import (InvalidRequestError, RequestTooLargeError, SessionBusyError,
                              SessionNotFoundError, TooManyExecutesError, TooManySessionsError,
                              ShuttingDownError, WorkerStartError)
 from executor.oom import oom_kills
+from executor.snapshot import wipe_checkpoint
 from executor.outcome import limit_message
+from executor.worker_handle import WorkerHandle
 from executor.zygote_handle import ZygoteHandle
 
 __all__ = ["SessionManager", "SessionRecord", "SessionSpec", "import_within"]
@@ -54,20 +57,6 @@ class SessionSpec:
 
 
 @dataclass
-class _Worker:
-    pid: int
-    sock: socket.socket
-    reader: ipc.FrameReader = field(init=False)  # every read of sock goes through it
-    exited: threading.Event = field(default_factory=threading.Event)
-    status: int | None = None
-    killed_by_us: bool = False
-    ready_pending: bool = False  # its "ready" (sent once jailed) is still unread in sock
-
-    def __post_init__(self):
-        self.reader = ipc.FrameReader(self.sock)
-
-
-@dataclass
 class SessionRecord:
     session_id: str
     spec: SessionSpec
@@ -81,7 +70,7 @@ class SessionRecord:
     restore_count: int = 0
     closed: bool = False
     busy: bool = False
-    worker: _Worker | None = None
+    worker: WorkerHandle | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -90,7 +79,6 @@ class SessionManager:
         self.config = config
         self.metrics = metrics
         self._sessions: dict[str, SessionRecord] = {}
-        self._by_pid: dict[int, _Worker] = {}
         self._lock = threading.Lock()
         self._executes_running = 0  # under _lock; a counter, not a Semaphore: that's ten Python calls a use
         self._executes_by_status: dict = {}  # status -> its child of metrics.executes
@@ -105,7 +93,7 @@ class SessionManager:
         self._free_uids = list(range(config.worker_uid_base, config.worker_uid_base + config.max_sessions))
         preload = tuple(dict.fromkeys(config.allowed_imports + config.import_ceiling))
         # Sessions with the default allowlist (no extra imports) adopt a policy the zygote built.
-        self.zygote = ZygoteHandle(preload, self._on_worker_exit, default_session={
+        self.zygote = ZygoteHandle(preload, default_session={
             "allowed_imports": list(dict.fromkeys(config.allowed_imports)), "file_access": config.file_access})
         self.min_memory_bytes = self.zygote.mapped_bytes + _MEMORY_HEADROOM_BYTES
         if config.limits.memory_bytes < self.min_memory_bytes:
@@ -190,49 +178,44 @@ class SessionManager:
             forked = self.zygote.spawn(spec, theirs.fileno(), rec.ckpt_fd)
         finally:
             theirs.close()
-        worker = _Worker(-1, ours)
+        worker = WorkerHandle(ours)
         rec.worker = worker
-        if not restore and forked.done() and forked.exception() is None:
-            # A spare took the session, so its pid is known. It jails itself while the reply
-            # travels to the client; no code reaches it before that, because it reads its
-            # channel only once jailed, and the first execute reads "ready" first (_run).
-            worker.pid, worker.ready_pending = forked.result(), True
-            with self._lock:
-                self._by_pid[worker.pid] = worker
-            return {}
+        if forked.done() and forked.exception() is None:
+            worker.child = forked.result()  # a spare took it: the zygote named it already
+            if not restore:
+                # It jails itself while the reply travels to the client; no code reaches it
+                # before that, because it reads its channel only once jailed, and the first
+                # execute reads "ready" first (_run).
+                worker.ready_pending = True
+                return {}
         ready = self._wait_ready(worker)
-        try:
-            worker.pid = ready["pid"] if ready.get("op") == "ready" else forked.result(timeout=_READY_TIMEOUT_S)
-        except Exception as exc:  # no pid at all: the zygote is gone
-            raise WorkerStartError(f"the session worker failed to start: {exc}") from exc
-        with self._lock:
-            self._by_pid[worker.pid] = worker
+        if worker.child is None:
+            try:
+                worker.child = forked.result(timeout=_READY_TIMEOUT_S)
+            except Exception as exc:  # the zygote is gone
+                worker.sock.close()
+                raise WorkerStartError(f"the session worker failed to start: {exc}") from exc
+        ready = _own_ready(ready, worker)
         if ready.get("op") != "ready":
-            self._kill(worker)
+            worker.kill()
             raise WorkerStartError(f"the session worker failed to start: {ready.get('error', ready)}")
         return ready
 
-    def _wait_ready(self, worker: _Worker) -> dict:
+    def _wait_ready(self, worker: WorkerHandle) -> dict:
+        """The worker's "ready", checked; {"op": "fatal", ...} for anything else."""
         try:
-            return worker.reader.recv(deadline=time.monotonic() + _READY_TIMEOUT_S)
+            msg = worker.reader.recv(deadline=time.monotonic() + _READY_TIMEOUT_S)
         except (OSError, ipc.ChannelClosed, ValueError) as exc:  # TimeoutError is an OSError
             return {"op": "fatal", "error": f"{type(exc).__name__}: {exc}"}
-
-    def _on_worker_exit(self, pid: int, status: int) -> None:
-        with self._lock:
-            worker = self._by_pid.pop(pid, None)
-        if worker is not None:
-            worker.status = status
-            worker.exited.set()
-
-    def _kill(self, worker: _Worker) -> None:
-        worker.killed_by_us = True
+        if msg.get("op") == "fatal":
+            return {"op": "fatal", "error": short_text(msg.get("error"), 2000)}
         try:
-            os.kill(worker.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        worker.sock.close()
-        worker.exited.wait(5)
+            return clean_ready(msg)
+        except MalformedMessage as exc:
+            return {"op": "fatal", "error": f"malformed ready: {exc}"}
+
+    def _kill(self, worker: WorkerHandle) -> None:
+        worker.kill()
 
     def get(self, session_id: str) -> SessionRecord:
         rec = self._sessions.get(session_id)
@@ -382,6 +365,8 @@ class SessionManager:
                     rec.cpu_used_ms += msg.get("cpu_time_us", 0) // 1000
                     if restore_note:
                         msg.update(restore_note)
+                        if restore_note["state_lost"]:  # the code ran in an empty namespace: say why
+                            msg["message"] = (msg["message"] + " " + restore_text(restore_note)).strip()
                     self._observe(msg, started)
                     yield msg
                     return
@@ -405,14 +390,14 @@ class SessionManager:
         if not worker.ready_pending:
             return True
         worker.ready_pending = False
-        ready = self._wait_ready(worker)
+        ready = _own_ready(self._wait_ready(worker), worker)
         if ready.get("op") == "ready":
             return True
         log.warning("session worker failed to start", extra={
             "event": "worker_start_failed", "session_id": rec.session_id, "error": ready.get("error")})
         return False
 
-    def _recv_until(self, worker: _Worker, deadline: float) -> dict:
+    def _recv_until(self, worker: WorkerHandle, deadline: float) -> dict:
         while True:
             try:
                 msg = worker.reader.recv(deadline=deadline)
@@ -425,7 +410,7 @@ class SessionManager:
             if msg.get("op") == "checkpoint_failed":
                 log.warning("checkpoint failed", extra={"event": "checkpoint_failed", "error": msg.get("error")})
 
-    def _after_death(self, rec: SessionRecord, worker: _Worker, why: str, started: float) -> dict:
+    def _after_death(self, rec: SessionRecord, worker: WorkerHandle, why: str, started: float) -> dict:
         lim = rec.spec.limits
         if why == "deadline":
             self._kill(worker)
@@ -452,10 +437,7 @@ class SessionManager:
                                             else f"It ended with status {worker.status}") + "."
         rec.cpu_used_ms += int((time.monotonic() - started) * 1000) if why == "deadline" else 0
         note = self._restore(rec)
-        restored_text = ("The session was restored to its state after the last completed execute"
-                         + (f"; these names could not be restored: {', '.join(note['lost_names'])}." if note["lost_names"] else ".")
-                         if note["restored"] else "The session restarted with an empty namespace.")
-        return _result(status, limit_message(status, asdict(lim), f"{detail} {restored_text}"), **note)
+        return _result(status, limit_message(status, asdict(lim), f"{detail} {restore_text(note)}"), **note)
 
     def _claim_oom_kill(self) -> bool:
         """Whether an OOM kill in our cgroup is still unaccounted for; if so, it is this one."""
@@ -467,15 +449,28 @@ class SessionManager:
             return True
 
     def _restore(self, rec: SessionRecord) -> dict:
+        """A new worker for the session that loads its checkpoint; returns what the result
+        reports about it. A checkpoint that kills its loader, forges its ready or can't be
+        read is dropped, and the session restarts empty, saying so (state_lost)."""
         if rec.worker is not None and not rec.worker.exited.is_set():
             self._kill(rec.worker)
-        ready = self._start_worker(rec, restore=True)
         rec.restore_count += 1
         if self.metrics:
             self.metrics.restores.inc()
+        try:
+            ready = self._start_worker(rec, restore=True)
+        except WorkerStartError as exc:
+            if not self.zygote.alive:
+                raise
+            wipe_checkpoint(rec.ckpt_fd)
+            self._start_worker(rec, restore=False)
+            ready = {"restored": False, "lost_names": [], "restore_error": str(exc)}
+        error = ready.get("restore_error") or ""
         log.info("session restored", extra={"event": "session_restored", "session_id": rec.session_id,
-                                            "lost_names": ready.get("lost_names"), "error": ready.get("restore_error")})
-        return {"restored": True, "lost_names": list(ready.get("lost_names") or [])}
+                                            "lost_names": [short_text(n, 100) for n in ready["lost_names"][:20]],
+                                            "error": short_text(error)})
+        return {"restored": True, "lost_names": list(ready["lost_names"]), "state_lost": bool(error),
+                "restore_error": error}
 
     def _observe(self, result: dict, started: float) -> None:
         if self.metrics:
@@ -490,7 +485,7 @@ class SessionManager:
 _PEEK_NOW = int(socket.MSG_PEEK | socket.MSG_DONTWAIT)  # an int: OR-ing the enum flags runs Python each time
 
 
-def _alive(worker: _Worker) -> bool:
+def _alive(worker: WorkerHandle) -> bool:
     """Whether the worker still holds its channel open (EOF means it died). One system call:
     this runs before every execute."""
     if worker.exited.is_set():
@@ -501,6 +496,25 @@ def _alive(worker: _Worker) -> bool:
         return True  # nothing to read: the usual case
     except OSError:
         return False
+
+
+def restore_text(note: dict) -> str:
+    """What a result's message says about the restore behind it."""
+    if note["state_lost"]:
+        return ("The session's checkpoint could not be loaded (" + short_text(note["restore_error"]) +
+                "), so it restarted with an empty namespace: every variable, function and import is lost.")
+    if note["lost_names"]:
+        return ("The session was restored to its state after the last completed execute; these names "
+                f"could not be restored: {', '.join(note['lost_names'])}.")
+    return "The session was restored to its state after the last completed execute."
+
+
+def _own_ready(ready: dict, worker: WorkerHandle) -> dict:
+    """A ready naming any process but the one the zygote forked is forged: the worker ran code
+    before it was ready (a hostile checkpoint), so it is treated as one that failed to start."""
+    if ready.get("op") == "ready" and ready["pid"] != worker.pid:
+        return {"op": "fatal", "error": f"the worker's ready named pid {ready['pid']}, not its own"}
+    return ready
 
 
 def _result(status: str, message: str, **extra) -> dict:

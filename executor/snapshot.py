@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import cloudpickle
 
-__all__ = ["Checkpointer", "CheckpointStats"]
+__all__ = ["Checkpointer", "CheckpointStats", "wipe_checkpoint"]
 
 # Globals a checkpoint may reference besides allowed modules: cloudpickle's reconstructors
 # and the standard types it builds dynamic functions and classes from.
@@ -126,6 +126,12 @@ _MAGIC = b"sandckp1"
 _FIRST = 4096
 
 
+def wipe_checkpoint(fd: int) -> None:
+    """Forgets the checkpoint (the server, when one could not be loaded): a zeroed commit
+    record reads as "never saved"."""
+    os.pwrite(fd, bytes(_RECORD.size), 0)
+
+
 def _after(offset: int, length: int) -> int:
     return (offset + length + _FIRST - 1) // _FIRST * _FIRST
 
@@ -190,8 +196,8 @@ class Checkpointer:
     def load(self, ns: dict, import_module, allowed) -> tuple[bool, tuple[str, ...]]:
         """Restores into ns. Returns (restored, lost names)."""
         record = os.pread(self._fd, _RECORD.size, 0)
-        if len(record) < _RECORD.size:
-            return False, ()  # never saved
+        if len(record) < _RECORD.size or record == bytes(_RECORD.size):
+            return False, ()  # never saved, or wiped
         magic, seq, offset, length, crc = _RECORD.unpack(record)
         data = os.pread(self._fd, length, offset) if magic == _MAGIC else b""
         if magic != _MAGIC or len(data) != length or zlib.crc32(data) != crc:

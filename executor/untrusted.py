@@ -7,7 +7,8 @@ from __future__ import annotations
 from executor.ipc import MAX_FRAME_BYTES
 from sandcell.executor.v1 import executor_pb2 as pb
 
-__all__ = ["OutputBudget", "clean_tool_call", "clean_result", "MalformedMessage", "STATUSES"]
+__all__ = ["OutputBudget", "clean_tool_call", "clean_result", "clean_ready", "short_text", "MalformedMessage",
+           "STATUSES"]
 
 # Every status the contract defines, spelled as the worker sends it ("cpu_limit").
 STATUSES = frozenset(v.name.removeprefix("EXECUTE_STATUS_").lower()
@@ -21,8 +22,14 @@ class MalformedMessage(ValueError):
 
 
 def _str(value, what: str, limit: int = _MAX_TEXT) -> str:
-    if not isinstance(value, str) or len(value) > limit:
+    # type() not isinstance(): JSON gives exact str. Lone surrogates ("\ud800" in the JSON)
+    # can't be encoded as UTF-8, so protobuf would fail on them later as UNKNOWN: refuse here.
+    if type(value) is not str or len(value) > limit:
         raise MalformedMessage(f"{what} is not a string of at most {limit} characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise MalformedMessage(f"{what} is not valid Unicode (a lone surrogate)") from None
     return value
 
 
@@ -30,6 +37,16 @@ def _int(value, what: str) -> int:
     if type(value) is not int or not 0 <= value < 1 << 63:
         raise MalformedMessage(f"{what} is not a non-negative 64-bit integer")
     return value
+
+
+def short_text(value, limit: int = 300) -> str:
+    """Any value a worker sent, as a short printable string for a log line or a message: cut
+    to `limit` characters; control characters, surrogates and other non-printables escaped."""
+    text = value if type(value) is str else repr(value)[:limit + 1]
+    cut, text = len(text) > limit, text[:limit]
+    if not text.isprintable():
+        text = text.encode("unicode_escape").decode("ascii")
+    return text + ("..." if cut else "")
 
 
 class OutputBudget:
@@ -57,9 +74,7 @@ def clean_tool_call(msg: dict, declared: set[str]) -> dict:
     name = _str(msg.get("name"), "tool name", 256)
     if name not in declared:
         raise MalformedMessage(f"tool call to undeclared tool {name!r}")
-    call_id = msg.get("call_id")
-    if type(call_id) not in (int, str):
-        raise MalformedMessage("tool call id is not an int or string")
+    call_id = _str(msg.get("call_id"), "tool call id", 64)  # the worker's ids are strings; proto says string
     return {"op": "tool_call", "call_id": call_id, "name": name,
             "arguments_json": _str(msg.get("arguments_json", ""), "tool arguments")}
 
@@ -78,6 +93,24 @@ def _record(raw, what: str, fields: dict) -> dict | None:
     if not isinstance(raw, dict):
         raise MalformedMessage(f"{what} is not an object")
     return {name: check(raw.get(name, _DEFAULTS.get(name, ""))) for name, check in fields.items()}
+
+
+def _names(raw, what: str) -> list[str]:
+    if type(raw) is not list or len(raw) > 10_000:
+        raise MalformedMessage(f"{what} is not a list of at most 10000 names")
+    return [_str(n, what, 1024) for n in raw]
+
+
+def clean_ready(msg: dict) -> dict:
+    """A worker's "ready". Its pid is only compared with what the zygote reported, never used."""
+    if msg.get("op") != "ready":
+        raise MalformedMessage(f"expected ready, got op {short_text(msg.get('op'), 40)}")
+    pid = msg.get("pid")
+    if type(pid) is not int:
+        raise MalformedMessage("ready pid is not an integer")
+    return {"op": "ready", "pid": pid, "restored": msg.get("restored") is True,
+            "lost_names": _names(msg.get("lost_names", []), "lost names"),
+            "restore_error": _str(msg.get("restore_error", ""), "restore error", 4096)}
 
 
 def clean_result(msg: dict, budget: OutputBudget) -> dict:

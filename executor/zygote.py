@@ -22,6 +22,7 @@ import traceback
 
 from executor import ipc
 from executor.heap import freeze_heap
+from executor.procs import open_pidfd
 
 __all__ = ["main"]
 
@@ -159,7 +160,18 @@ def _offer_spare(control: socket.socket, wake_r: int, wake_w: int, spares: dict[
     """Fork a spare and give the server a copy of its inbox: the server hands a session to
     it directly, without a hop through us, and then tells us it was taken."""
     pid = _fork_spare(control, wake_r, wake_w, spares)
-    ipc.send(control, {"op": "spare", "pid": pid}, fds=[spares[pid].fileno()])
+    _send_with_pidfd(control, {"op": "spare", "pid": pid}, pid, [spares[pid].fileno()])
+
+
+def _send_with_pidfd(control: socket.socket, msg: dict, pid: int, fds: list[int]) -> None:
+    """Tells the server about a child with a pidfd for it, opened now, before the child can
+    have been reaped (we reap it): the server signals through it, never by a bare pid."""
+    pidfd = open_pidfd(pid)
+    try:
+        ipc.send(control, {**msg, "pidfd": pidfd is not None}, fds=fds + ([pidfd] if pidfd is not None else []))
+    finally:
+        if pidfd is not None:
+            os.close(pidfd)  # before the next fork, so no child inherits it
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -203,7 +215,7 @@ def main(argv: list[str] | None = None) -> None:
                 inbox = spares.pop(pid)
                 ipc.send(inbox, {"spec": msg["spec"]}, fds=fds)
                 inbox.close()
-                ipc.send(control, {"op": "spawned", "req": msg["req"], "pid": pid})
+                _send_with_pidfd(control, {"op": "spawned", "req": msg["req"], "pid": pid}, pid, [])
             for fd in fds:
                 os.close(fd)
 

@@ -15,6 +15,7 @@ from typing import Callable
 
 from executor import ipc
 from executor.errors import WorkerStartError
+from executor.procs import ChildProcess
 
 __all__ = ["ZygoteHandle"]
 
@@ -24,12 +25,13 @@ log = logging.getLogger("sandcell.zygote")
 class ZygoteHandle:
     """Starts `python -m executor.zygote` and multiplexes its control socket."""
 
-    def __init__(self, preload_imports: tuple[str, ...], on_exit: Callable[[int, int], None],
+    def __init__(self, preload_imports: tuple[str, ...], on_exit: Callable[[int, int], None] | None = None,
                  start_timeout_s: float = 60.0, default_session: dict | None = None):
         self._on_exit = on_exit
         self._lock = threading.Lock()
         self._pending: dict[int, Future] = {}
-        self._spares: collections.deque = collections.deque()  # (pid, inbox) offered by the zygote
+        self._spares: collections.deque = collections.deque()  # (ChildProcess, inbox) offered by the zygote
+        self._children: dict[int, ChildProcess] = {}  # forked by the zygote, not yet reaped
         self._spare_lock = threading.Lock()
         self._seq = itertools.count(1)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -52,7 +54,7 @@ class ZygoteHandle:
             self._proc.kill()
             raise WorkerStartError(f"the zygote did not start: {exc}") from exc
         ours.settimeout(None)
-        self.pid = hello["pid"]
+        self.pid = self._proc.pid  # ours from the fork, not from what it says
         self.mapped_bytes: int = hello.get("mapped_bytes", 0)  # address space every worker starts with
         self._reader = threading.Thread(target=self._read_loop, name="zygote-reader", daemon=True)
         self._reader.start()
@@ -64,24 +66,43 @@ class ZygoteHandle:
     def _read_loop(self) -> None:
         while True:
             try:
-                msg, fds = ipc.recv(self._sock, with_fds=1)
+                msg, fds = ipc.recv(self._sock, with_fds=2)
             except (OSError, ipc.ChannelClosed, ValueError):
                 log.error("zygote control channel closed", extra={"event": "zygote_lost"})
                 for fut in list(self._pending.values()):
                     fut.set_exception(WorkerStartError("the zygote died; the server must be restarted"))
                 return
-            if msg.get("op") == "spare" and fds:
-                with self._spare_lock:
-                    self._spares.append((msg["pid"], socket.socket(fileno=fds.pop())))
-            elif msg.get("op") == "spare_gone":
-                self._drop_spare(msg["pid"])
-            elif msg.get("op") == "spawned":
-                fut = self._pending.pop(msg["req"], None)
-                if fut is not None:
-                    fut.set_result(msg["pid"])
-            elif msg.get("op") == "exited":
+            op = msg.get("op")
+            if op in ("spare", "spawned"):
+                # Registered here, in the one thread that reads the zygote, so its "exited"
+                # (always sent after this) finds it.
+                pidfd = fds.pop() if msg.get("pidfd") and fds else None
                 try:
-                    self._on_exit(msg["pid"], msg["status"])
+                    child = ChildProcess(msg["pid"], pidfd)
+                except ValueError:
+                    log.error("zygote reported an impossible pid", extra={"event": "zygote_bad_pid"})
+                    child = None
+                if child is not None:
+                    self._children[child.pid] = child
+                if op == "spare" and fds and child is not None:
+                    with self._spare_lock:
+                        self._spares.append((child, socket.socket(fileno=fds.pop())))
+                elif op == "spawned":
+                    fut = self._pending.pop(msg["req"], None)
+                    if fut is not None:
+                        if child is None:
+                            fut.set_exception(WorkerStartError("the zygote reported no usable pid"))
+                        else:
+                            fut.set_result(child)
+            elif op == "spare_gone":
+                self._drop_spare(msg["pid"])
+            elif op == "exited":
+                child = self._children.pop(msg["pid"], None)
+                if child is not None:
+                    child.set_exited(msg["status"])
+                try:
+                    if self._on_exit is not None:
+                        self._on_exit(msg["pid"], msg["status"])
                 except Exception:
                     log.exception("exit callback failed")
             for fd in fds:
@@ -89,20 +110,20 @@ class ZygoteHandle:
 
     def _drop_spare(self, pid: int) -> None:
         with self._spare_lock:
-            for item in [i for i in self._spares if i[0] == pid]:
+            for item in [i for i in self._spares if i[0].pid == pid]:
                 self._spares.remove(item)
                 item[1].close()
 
     def spawn(self, spec: dict, chan_fd: int, ckpt_fd: int) -> Future:
-        """Asks for a worker; the future resolves to its pid. The descriptors are duplicated
-        into the worker. Callers need not wait: the worker's own ready message carries its
-        pid too, and waiting here would add a thread hop to every session start."""
+        """Asks for a worker; the future resolves to its ChildProcess (the only source of its
+        pid: the worker's own messages are never trusted for it). The descriptors are
+        duplicated into the worker. When a spare takes it, the future is already done."""
         fut: Future = Future()
         while True:
             with self._spare_lock:
                 if not self._spares:
                     break
-                pid, inbox = self._spares.popleft()
+                child, inbox = self._spares.popleft()
             try:
                 ipc.send(inbox, {"spec": spec}, fds=[chan_fd, ckpt_fd])
             except OSError:
@@ -110,8 +131,8 @@ class ZygoteHandle:
             finally:
                 inbox.close()
             with self._lock:
-                ipc.send(self._sock, {"op": "taken", "pid": pid})  # so the zygote forks a new one
-            fut.set_result(pid)
+                ipc.send(self._sock, {"op": "taken", "pid": child.pid})  # so the zygote forks a new one
+            fut.set_result(child)
             return fut
         req = next(self._seq)
         self._pending[req] = fut

@@ -116,6 +116,8 @@ class ExecuteResult:
     wall_time_ms: float = 0.0
     cpu_time_ms: float = 0.0
     peak_memory_bytes: int = 0
+    checkpoint_error: str = ""  # non-empty: this execute's state is not protected against a crash
+    state_lost: bool = False    # the restore lost every name (the checkpoint could not be loaded)
 
     @property
     def ok(self) -> bool:
@@ -137,6 +139,8 @@ class ExecuteResult:
             wall_time_ms=msg.wall_time_us / 1000.0,
             cpu_time_ms=msg.cpu_time_us / 1000.0,
             peak_memory_bytes=msg.peak_memory_bytes,
+            checkpoint_error=msg.checkpoint_error,
+            state_lost=msg.state_lost,
         )
 
 

@@ -256,7 +256,7 @@ class Error(_message.Message):
     def __init__(self, type: _Optional[str] = ..., message: _Optional[str] = ..., line_number: _Optional[int] = ..., traceback: _Optional[str] = ...) -> None: ...
 
 class ExecuteResult(_message.Message):
-    __slots__ = ("status", "value", "is_final_answer", "error", "message", "output_truncated", "restored", "lost_names", "wall_time_us", "cpu_time_us", "peak_memory_bytes")
+    __slots__ = ("status", "value", "is_final_answer", "error", "message", "output_truncated", "restored", "lost_names", "wall_time_us", "cpu_time_us", "peak_memory_bytes", "checkpoint_error", "state_lost")
     STATUS_FIELD_NUMBER: _ClassVar[int]
     VALUE_FIELD_NUMBER: _ClassVar[int]
     IS_FINAL_ANSWER_FIELD_NUMBER: _ClassVar[int]
@@ -268,6 +268,8 @@ class ExecuteResult(_message.Message):
     WALL_TIME_US_FIELD_NUMBER: _ClassVar[int]
     CPU_TIME_US_FIELD_NUMBER: _ClassVar[int]
     PEAK_MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_ERROR_FIELD_NUMBER: _ClassVar[int]
+    STATE_LOST_FIELD_NUMBER: _ClassVar[int]
     status: ExecuteStatus
     value: Value
     is_final_answer: bool
@@ -279,7 +281,9 @@ class ExecuteResult(_message.Message):
     wall_time_us: int
     cpu_time_us: int
     peak_memory_bytes: int
-    def __init__(self, status: _Optional[_Union[ExecuteStatus, str]] = ..., value: _Optional[_Union[Value, _Mapping]] = ..., is_final_answer: _Optional[bool] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., message: _Optional[str] = ..., output_truncated: _Optional[bool] = ..., restored: _Optional[bool] = ..., lost_names: _Optional[_Iterable[str]] = ..., wall_time_us: _Optional[int] = ..., cpu_time_us: _Optional[int] = ..., peak_memory_bytes: _Optional[int] = ...) -> None: ...
+    checkpoint_error: str
+    state_lost: bool
+    def __init__(self, status: _Optional[_Union[ExecuteStatus, str]] = ..., value: _Optional[_Union[Value, _Mapping]] = ..., is_final_answer: _Optional[bool] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., message: _Optional[str] = ..., output_truncated: _Optional[bool] = ..., restored: _Optional[bool] = ..., lost_names: _Optional[_Iterable[str]] = ..., wall_time_us: _Optional[int] = ..., cpu_time_us: _Optional[int] = ..., peak_memory_bytes: _Optional[int] = ..., checkpoint_error: _Optional[str] = ..., state_lost: _Optional[bool] = ...) -> None: ...
 
 class ExecuteResponse(_message.Message):
     __slots__ = ("output", "tool_call", "result")

@@ -1,0 +1,81 @@
+"""Tools for hostile-worker tests: hand-built checkpoints and channel frames, and the checks
+that the service came through intact (used by tests/test_hostile_worker*.py)."""
+from __future__ import annotations
+
+import json
+import struct
+import zlib
+
+import psutil
+
+__all__ = ["frame", "calls_pickle", "checkpoint_file", "write_checkpoint_code", "zygote_state",
+           "checkpoint_digest", "CHAN_FD", "CKPT_FD"]
+
+# A worker's channel and checkpoint descriptors (the jail keeps exactly these two, in this order).
+CHAN_FD, CKPT_FD = 3, 4
+
+
+def frame(message) -> bytes:
+    """One channel frame: a 4-byte big-endian length, then the body (a dict is JSON-encoded)."""
+    body = message if isinstance(message, bytes) else json.dumps(message).encode()
+    return struct.pack("!I", len(body)) + body
+
+
+def _arg(value) -> bytes:
+    if isinstance(value, int):
+        return b"J" + struct.pack("<i", value)                       # BININT
+    if isinstance(value, bytes):
+        return b"B" + struct.pack("<I", len(value)) + value          # BINBYTES
+    raise TypeError(value)
+
+
+def calls_pickle(calls: list[tuple[str, str, str, tuple]]) -> bytes:
+    """A pickle (protocol 3 opcodes, by hand) of a dict {key: module.name(*args)}: loading it
+    calls each function in order, as a hostile checkpoint would."""
+    out = b"\x80\x03}("                                              # PROTO 3, EMPTY_DICT, MARK
+    for key, module, name, args in calls:
+        k = key.encode()
+        out += b"X" + struct.pack("<I", len(k)) + k                  # BINUNICODE key
+        out += b"c" + module.encode() + b"\n" + name.encode() + b"\n"  # GLOBAL
+        out += b"(" + b"".join(_arg(a) for a in args) + b"tR"          # MARK args TUPLE REDUCE
+    return out + b"u."                                               # SETITEMS STOP
+
+
+def checkpoint_file(pickled: bytes, lost: list[str] = ()) -> tuple[bytes, bytes]:
+    """(commit record for offset 0, payload for offset 4096) in executor/snapshot.py's format."""
+    header = json.dumps(list(lost)).encode()
+    payload = struct.pack("!I", len(header)) + header + pickled
+    record = struct.pack("!8sQQQI", b"sandckp1", 99, 4096, len(payload), zlib.crc32(payload))
+    return record, payload
+
+
+def write_checkpoint_code(pickled: bytes, then: str = "os.abort()") -> str:
+    """Session code (with `os` allowed) that replaces its own checkpoint, then dies unsaved."""
+    record, payload = checkpoint_file(pickled)
+    return (f"import os\nos.pwrite({CKPT_FD}, {payload!r}, 4096)\nos.pwrite({CKPT_FD}, {record!r}, 0)\n{then}")
+
+
+def zygote_state(server_pid: int) -> tuple[int, int]:
+    """(zygote pid, number of spares) of a local server: spares are the zygote's children
+    still in its working directory (a session's worker has entered its work dir)."""
+    zygote = next(p for p in psutil.Process(server_pid).children() if "executor.zygote" in " ".join(p.cmdline()))
+    spares = 0
+    for child in zygote.children():
+        try:
+            spares += child.cwd() == zygote.cwd() and child.status() != psutil.STATUS_ZOMBIE
+        except psutil.Error:
+            pass
+    return zygote.pid, spares
+
+
+def checkpoint_digest(proc, session_id: str) -> str:
+    """A digest of a local session's checkpoint, read through its worker's descriptor."""
+    import hashlib
+    for worker in proc.session_workers():
+        try:
+            if worker.cwd().endswith(session_id):
+                with open(f"/proc/{worker.pid}/fd/{CKPT_FD}", "rb") as f:
+                    return hashlib.sha256(f.read()).hexdigest()
+        except psutil.Error:
+            continue
+    raise AssertionError(f"no worker for session {session_id}")

@@ -1,0 +1,87 @@
+"""The server against a hostile worker (issue 10): every byte a worker sends is the
+attacker's, including its pid. These run on a local server whose sessions may import `os`
+(an operator's widened allowlist): the language policy then no longer stands between the
+code and its own process, its channel or its checkpoint descriptor.
+
+After each test: the service is healthy, the zygote is the same process with its spares,
+and another session kept both its state and its checkpoint (fixture `intact`)."""
+from __future__ import annotations
+
+import os
+import time
+
+import psutil
+import pytest
+
+from executor.procs import ChildProcess, signalable
+
+from sandcell.client import ExecutorClient, Limits
+from sandcell.local import ExecutorProcess
+from tests.hostile import calls_pickle, checkpoint_digest, frame, write_checkpoint_code, zygote_state, CHAN_FD
+
+
+@pytest.fixture(scope="module")
+def hostile():
+    with ExecutorProcess("--allowed-imports", "os,struct,signal,time") as proc, \
+            ExecutorClient(proc.address, timeout_s=60) as c:
+        other = c.create_session()
+        assert other.execute("kept = {'n': 777}\nkept['n']").value.python() == 777
+        yield proc, c, other
+
+
+@pytest.fixture
+def intact(hostile):
+    proc, c, other = hostile
+    zygote, _ = zygote_state(proc.pid)
+    digest = checkpoint_digest(proc, other.id)
+    yield
+    assert c.health(), "executor is not SERVING after a hostile test"
+    deadline = time.monotonic() + 10
+    while (state := zygote_state(proc.pid))[1] < 1 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert state[0] == zygote, "the zygote was replaced"
+    assert state[1] >= 1, "the zygote holds no spare"
+    assert checkpoint_digest(proc, other.id) == digest, "another session's checkpoint changed"
+    r = other.execute("kept['n']")
+    assert r.ok and r.value.python() == 777 and not r.restored, f"another session was disturbed: {r}"
+    with c.create_session() as s:
+        assert s.execute("1 + 1").value.python() == 2
+
+
+def _forged_ready_checkpoint(pid: int) -> bytes:
+    """A checkpoint whose loading sends a ready naming `pid`, then kills its loader."""
+    ready = frame({"op": "ready", "pid": pid, "restored": True, "lost_names": [], "restore_error": ""})
+    return calls_pickle([("a", "os", "write", (CHAN_FD, ready)), ("b", "os", "abort", ())])
+
+
+@pytest.mark.parametrize("victim", ["zygote", "server"])
+def test_a_forged_ready_pid_is_never_signalled(hostile, intact, victim):
+    proc, c, _ = hostile
+    pid = zygote_state(proc.pid)[0] if victim == "zygote" else proc.pid
+    s = c.create_session(limits=Limits(wall_timeout_ms=5_000))
+    s.execute("x = 1")
+    r = s.execute(write_checkpoint_code(_forged_ready_checkpoint(pid)))
+    after = s.execute("y = 2\ny")
+    s.close()  # where the server used to SIGKILL the pid the forged ready named
+    assert psutil_alive(pid), f"the {victim} was killed"
+    # The worker died (SIGABRT) and its restore forged a ready: the checkpoint is dropped,
+    # and the result says every name is lost (not "restored" with nothing lost).
+    assert r.status == "killed" and r.restored and r.state_lost, r
+    assert "empty namespace" in r.message, r.message
+    assert "not its own" in proc.log(), "the forged ready was never read: the test tested nothing"
+    assert after.ok and after.value.python() == 2, after
+
+
+def psutil_alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+@pytest.mark.parametrize("pid", [-1, 0, 1, os.getpid(), os.getpgrp(), "7", 2.0])
+def test_no_handle_is_made_for_a_pid_that_could_reach_more_than_one_child(pid):
+    # pid -1 is "every process we may signal", 0 and -pgid whole groups, 1 init: never a worker.
+    with pytest.raises(ValueError):
+        ChildProcess(pid, None)
+    assert not signalable(pid)
