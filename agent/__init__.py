@@ -7,8 +7,12 @@ from agent.errors import (AgentError, AgentExecutionError, AgentMaxStepsError, A
 from agent.executor_conn import ExecutorConnection, open_executor
 from agent.memory import (ActionStep, AgentMemory, FinalAnswerStep, PlanningStep, RunResult, SystemPromptStep,
                           TaskStep, Timing)
-from agent.models import (ApiModel, ChatMessage, InferenceClientModel, LiteLLMModel, Model, OpenAIServerModel,
-                          RetryPolicy, TokenUsage, ToolCall)
+from agent.models import (ApiModel, AzureOpenAIModel, AzureOpenAIServerModel, ChatMessage, ChatMessageStreamDelta,
+                          ChatMessageToolCallStreamDelta, HfApiModel, InferenceClientModel, LiteLLMModel, Model,
+                          OpenAIModel, OpenAIServerModel, RetryPolicy, TokenUsage, ToolCall,
+                          agglomerate_stream_deltas)
+from agent.monitor import AgentLogger, LogLevel
+from agent.prompts import PromptTemplates, populate_template
 from agent.tool_calling_agent import ToolCallingAgent
 from agent.tools import FinalAnswerTool, Tool, tool
 
@@ -26,8 +30,11 @@ def __getattr__(name):
 
 __all__ = [
     "CodeAgent", "ToolCallingAgent", "MultiStepAgent", "ManagedAgentTool",
-    "Model", "ApiModel", "LiteLLMModel", "InferenceClientModel", "OpenAIServerModel", "TransformersModel",
+    "Model", "ApiModel", "LiteLLMModel", "InferenceClientModel", "HfApiModel", "OpenAIServerModel", "OpenAIModel",
+    "AzureOpenAIServerModel", "AzureOpenAIModel", "TransformersModel",
     "ChatMessage", "ToolCall", "TokenUsage", "RetryPolicy",
+    "ChatMessageStreamDelta", "ChatMessageToolCallStreamDelta", "agglomerate_stream_deltas",
+    "LogLevel", "AgentLogger", "PromptTemplates", "populate_template",
     "Tool", "tool", "FinalAnswerTool",
     "AgentMemory", "SystemPromptStep", "TaskStep", "PlanningStep", "ActionStep", "FinalAnswerStep",
     "RunResult", "Timing",

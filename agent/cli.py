@@ -15,14 +15,14 @@ from typing import Any
 from rich.console import Console
 from rich.panel import Panel
 from rich.rule import Rule
-from rich.syntax import Syntax
 from rich.text import Text
 from sandcell.client import SandcellError
 
 from agent.code_agent import CodeAgent
 from agent.errors import AgentError, AgentMaxStepsError
-from agent.memory import ActionStep, FinalAnswerStep, PlanningStep
+from agent.memory import ActionStep, FinalAnswerStep
 from agent.models.base import Model
+from agent.monitor import AgentLogger, LogLevel
 from agent.tool_calling_agent import ToolCallingAgent
 
 __all__ = ["main", "build_model", "build_parser"]
@@ -44,12 +44,25 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--executor", metavar="HOST:PORT", default=os.environ.get("SANDCELL_EXECUTOR"),
                    help="a running executor (default $SANDCELL_EXECUTOR, else an embedded local one); "
                         "its token comes from $SANDCELL_TOKEN")
-    r.add_argument("--imports", nargs="*", default=[], metavar="MODULE",
-                   help="extra modules the code may import, space- or comma-separated "
+    # one value per flag (repeatable): a list-valued flag would swallow the task after it
+    r.add_argument("--imports", action="extend", type=_names, default=[], metavar="M1,M2",
+                   help="extra modules the code may import, comma-separated, flag repeatable "
                         "(within a running executor's ceiling; an embedded one admits them)")
+    r.add_argument("--tools", action="extend", type=_names, default=[], metavar="SPEC,...",
+                   help="tools for the agent: module:attr (a Tool instance or class, an @tool function, "
+                        "a smolagents tool), a built-in name (web_search, visit_webpage, wikipedia_search, "
+                        "python_interpreter), or a Hub repo id (needs --trust-remote-code)")
+    r.add_argument("--trust-remote-code", action="store_true",
+                   help="allow --tools to load tool code from the Hub into this process")
+    r.add_argument("--stream", action="store_true",
+                   help="show the model's tokens live as they are generated (stream_outputs)")
     r.add_argument("--max-steps", type=int, default=20)
     r.add_argument("--planning-interval", type=int, default=None)
     return p
+
+
+def _names(value: str) -> list[str]:
+    return [n for n in value.replace(" ", ",").split(",") if n]
 
 
 def build_model(model_type: str, model_id: str, api_base: str | None = None, provider: str | None = None) -> Model:
@@ -66,80 +79,23 @@ def build_model(model_type: str, model_id: str, api_base: str | None = None, pro
     return LiteLLMModel(model_id, api_base=api_base)
 
 
-class Progress:
-    """Renders steps as they happen."""
-
-    def __init__(self, console: Console):
-        self.console = console
-        self.live_output = False
-
-    def header(self, number: int) -> None:
-        self.console.print(Rule(f"[bold]Step {number}"))
-
-    def before_execute(self, step: ActionStep) -> None:
-        self.header(step.step_number)
-        self._thought(step.model_output or "")
-        if step.code_action:
-            self.console.print(Panel(Syntax(step.code_action, "python", theme="ansi_dark"),
-                                     title="code", title_align="left"))
-        self.live_output = False
-
-    def on_output(self, stream: str, text: str) -> None:
-        if not self.live_output:
-            self.console.print(Text("output:", style="bold"))
-            self.live_output = True
-        self.console.out(text, end="", style="red" if stream == "stderr" else None, highlight=False)
-
-    def _thought(self, text: str) -> None:
-        thought = text.split("<code>")[0].split("```")[0].strip()
-        if thought:
-            self.console.print(Text(thought, style="italic"))
-
-    def step(self, step: ActionStep, code_agent: bool) -> None:
-        if not code_agent or step.code_action is None:
-            self.header(step.step_number)
-            self._thought(step.model_output or "")
-            for call in step.tool_calls:
-                self.console.print(Text(f"→ {call.name}({call.arguments})", style="cyan"))
-            if step.observations and not code_agent:
-                self.console.print(Text(step.observations))
-        elif self.live_output:
-            self.console.print()
-        if step.error is not None and not isinstance(step.error, AgentMaxStepsError):
-            self.console.print(Panel(Text(str(step.error), style="red"), title=type(step.error).__name__,
-                                     title_align="left", border_style="red"))
-        elif code_agent and step.observations and not step.is_final_answer:
-            last = step.observations.rsplit("Last output from code snippet:\n", 1)
-            if len(last) == 2:
-                self.console.print(Text(f"Out: {last[1]}"))
-        tokens = step.token_usage
-        self.console.print(Text(
-            f"[Step {step.step_number}: {step.timing.duration_s or 0:.2f}s"
-            + (f" | tokens in {tokens.input_tokens}, out {tokens.output_tokens}" if tokens else "") + "]",
-            style="dim"))
-
-    def plan(self, step: PlanningStep) -> None:
-        self.console.print(Panel(Text(step.plan), title="plan", title_align="left"))
-
-
 def _run(args: argparse.Namespace, console: Console) -> int:
     model = build_model(args.model_type, args.model, args.api_base, args.provider)
-    progress = Progress(console)
-    common: dict[str, Any] = {"max_steps": args.max_steps, "planning_interval": args.planning_interval}
+    from agent.cli_tools import load_tools
+    tools = load_tools(args.tools, trust_remote_code=args.trust_remote_code)
+    common: dict[str, Any] = {"max_steps": args.max_steps, "planning_interval": args.planning_interval,
+                              "stream_outputs": args.stream, "verbosity_level": LogLevel.OFF}
     if args.agent == "code":
-        imports = [m for item in args.imports for m in item.split(",") if m]
-        agent = CodeAgent([], model, executor=args.executor, executor_token=os.environ.get("SANDCELL_TOKEN"),
-                          additional_authorized_imports=imports, on_output=progress.on_output,
-                          before_execute=progress.before_execute, **common)
+        agent = CodeAgent(tools, model, executor=args.executor, executor_token=os.environ.get("SANDCELL_TOKEN"),
+                          additional_authorized_imports=args.imports, **common)
     else:
-        agent = ToolCallingAgent([], model, **common)
+        agent = ToolCallingAgent(tools, model, **common)
+    agent.logger = AgentLogger(LogLevel.INFO, console)  # the agent renders its steps on our console
+    agent.logger.code_block_opening_tag = getattr(agent, "code_block_tags", ("<code>",))[0]
     final, failed = None, False
     with agent:
         for event in agent.run(args.task, stream=True):
-            if isinstance(event, PlanningStep):
-                progress.plan(event)
-            elif isinstance(event, ActionStep):
-                progress.step(event, args.agent == "code")
+            if isinstance(event, ActionStep):
                 failed = isinstance(event.error, AgentMaxStepsError)
             elif isinstance(event, FinalAnswerStep):
                 final = event.output

@@ -42,9 +42,10 @@ class SystemPromptStep:
 @dataclass
 class TaskStep:
     task: str
+    task_images: tuple[Any, ...] = ()  # images given with run(images=...), shown with the task
 
     def to_messages(self, summary_mode: bool = False) -> list[ChatMessage]:
-        return [ChatMessage("user", f"New task:\n{self.task}")]
+        return [ChatMessage("user", f"New task:\n{self.task}", images=tuple(self.task_images))]
 
 
 @dataclass

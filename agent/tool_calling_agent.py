@@ -10,7 +10,7 @@ from agent.errors import AgentError, AgentToolCallError, AgentToolError, AgentTo
 from agent.memory import ActionStep
 from agent.models.base import Model, ToolCall
 from agent.parsing import parse_json_tool_calls
-from agent.prompts import TOOL_CALLING_SYSTEM_PROMPT, render
+from agent.prompts import TOOL_CALLING_SYSTEM_PROMPT
 from agent.tools import Tool, validate_arguments
 
 __all__ = ["ToolCallingAgent"]
@@ -20,19 +20,18 @@ class ToolCallingAgent(MultiStepAgent):
     """`use_native_tools` defaults to what the model supports; `max_tool_threads` bounds how
     many of one step's calls run at once."""
 
-    def __init__(self, tools: Sequence[Tool], model: Model, *, use_native_tools: bool | None = None,
-                 max_tool_threads: int = 4, **kwargs: Any):
+    DEFAULT_SYSTEM_PROMPT = TOOL_CALLING_SYSTEM_PROMPT
+
+    def __init__(self, tools: Sequence[Any], model: Model, *, use_native_tools: bool | None = None,
+                 max_tool_threads: int | None = None, **kwargs: Any):
         super().__init__(tools, model, **kwargs)
         self.use_native_tools = model.supports_native_tools if use_native_tools is None else use_native_tools
-        self.max_tool_threads = max_tool_threads
+        self.max_tool_threads = max_tool_threads or 4
 
-    def _system_prompt(self) -> str:
-        instructions = f"\n{self.instructions}\n" if self.instructions else ""
-        return render(TOOL_CALLING_SYSTEM_PROMPT, tools=self._tools_description(), instructions=instructions)
-
-    def _step(self, step: ActionStep) -> None:
-        msg = self.model.generate(self.memory.to_messages(), stop_sequences=["Observation:", "Calling tools:"],
-                                  tools=list(self.tools.values()) if self.use_native_tools else None)
+    def _step(self, step: ActionStep):
+        msg = yield from self._call_model(
+            step.step_number, self.memory.to_messages(), stop_sequences=["Observation:", "Calling tools:"],
+            tools=list(self.tools.values()) if self.use_native_tools else None)
         step.model_output_message, step.token_usage = msg, msg.token_usage
         step.model_output = msg.content
         calls = list(msg.tool_calls) or parse_json_tool_calls(msg.content or "")

@@ -11,11 +11,12 @@ from typing import Any
 
 from agent.errors import AgentToolCallError
 
-__all__ = ["Tool", "tool", "FinalAnswerTool", "validate_arguments", "inputs_schema", "AUTHORIZED_TYPES"]
+__all__ = ["Tool", "tool", "FinalAnswerTool", "validate_arguments", "inputs_schema", "AUTHORIZED_TYPES", "as_tool"]
 
-AUTHORIZED_TYPES = ("string", "boolean", "integer", "number", "array", "object", "any", "null")
+# smolagents' list: JSON's types, plus image and audio (objects that only live in this process)
+AUTHORIZED_TYPES = ("string", "boolean", "integer", "number", "image", "audio", "array", "object", "any", "null")
 _PY_NAMES = {"string": "str", "boolean": "bool", "integer": "int", "number": "float", "array": "list",
-             "object": "dict", "any": "Any", "null": "None"}
+             "object": "dict", "any": "Any", "null": "None", "image": "Any", "audio": "Any"}
 _JSON_CHECKS: dict[str, Callable[[Any], bool]] = {
     "string": lambda v: isinstance(v, str),
     "boolean": lambda v: isinstance(v, bool),
@@ -26,6 +27,8 @@ _JSON_CHECKS: dict[str, Callable[[Any], bool]] = {
     "object": lambda v: isinstance(v, dict),
     "any": lambda v: True,
     "null": lambda v: v is None,
+    "image": lambda v: True,
+    "audio": lambda v: True,
 }
 
 
@@ -105,7 +108,7 @@ def inputs_schema(inputs: dict[str, dict[str, Any]]) -> dict[str, Any]:
     for arg, spec in inputs.items():
         p: dict[str, Any] = {"description": spec.get("description", "")}
         t = spec.get("type")
-        if isinstance(t, str) and t in _JSON_CHECKS and t != "any":
+        if isinstance(t, str) and t in _JSON_CHECKS and t not in ("any", "image", "audio"):
             p["type"] = [t, "null"] if spec.get("nullable") else t
         props[arg] = p
     required = [a for a, s in inputs.items() if not s.get("nullable")]
@@ -227,3 +230,45 @@ def tool(fn: Callable[..., Any]) -> Tool:
     instance = cls()
     instance.__wrapped__ = fn  # type: ignore[attr-defined]
     return instance
+
+
+class _ForeignTool(Tool):
+    """A tool object from another library (smolagents' Tool and @tool, anything shaped like
+    them), used as one of ours. Calls go to the object itself, so its own setup and argument
+    handling still run."""
+
+    def __init__(self, obj: Any):
+        self.wrapped = obj
+        self.name = obj.name
+        self.description = obj.description
+        self.inputs = {k: dict(v) for k, v in obj.inputs.items()}
+        self.output_type = obj.output_type
+        self._check_definition()
+
+    def _check_definition(self) -> None:
+        # the wrapped object's forward() has its own signature; ours takes **kwargs
+        for attr in ("name", "description", "inputs", "output_type"):
+            if not getattr(self, attr, None) and attr != "inputs":
+                raise TypeError(f"tool {self.wrapped!r} has no `{attr}`")
+        if not str(self.name).isidentifier():
+            raise ValueError(f"tool name {self.name!r} must be a valid Python identifier")
+
+    def forward(self, **kwargs: Any) -> Any:
+        return self.wrapped(**kwargs)
+
+    def __repr__(self) -> str:
+        return f"<Tool {self.name} wrapping {type(self.wrapped).__module__}.{type(self.wrapped).__name__}>"
+
+
+def as_tool(obj: Any) -> Tool:
+    """Ours as is; smolagents' Tool/@tool objects (or any object with name, description, inputs
+    and output_type that can be called) wrapped; LangChain tools through Tool.from_langchain."""
+    if isinstance(obj, Tool):
+        return obj
+    if all(hasattr(obj, a) for a in ("name", "description", "inputs", "output_type")) and callable(obj):
+        return _ForeignTool(obj)
+    if type(obj).__module__.startswith("langchain") or hasattr(obj, "args_schema"):
+        return Tool.from_langchain(obj)
+    if callable(obj) and getattr(obj, "__doc__", None):
+        raise TypeError(f"{obj!r} is a plain function: decorate it with @tool to use it as a tool")
+    raise TypeError(f"{obj!r} is not a tool: pass Tool subclass instances, @tool functions, or smolagents tools")

@@ -1,8 +1,9 @@
 """Model backends behind one interface (`Model.generate`)."""
 from agent.models.base import ApiModel, ChatMessage, Model, RetryPolicy, TokenUsage, ToolCall
-from agent.models.inference_client import InferenceClientModel
+from agent.models.inference_client import HfApiModel, InferenceClientModel
 from agent.models.litellm_model import LiteLLMModel
-from agent.models.openai_server import OpenAIServerModel
+from agent.models.openai_server import AzureOpenAIModel, AzureOpenAIServerModel, OpenAIModel, OpenAIServerModel
+from agent.models.streaming import ChatMessageStreamDelta, ChatMessageToolCallStreamDelta, agglomerate_stream_deltas
 
 
 def __getattr__(name):
@@ -14,4 +15,6 @@ def __getattr__(name):
 
 
 __all__ = ["Model", "ApiModel", "ChatMessage", "ToolCall", "TokenUsage", "RetryPolicy",
-           "LiteLLMModel", "InferenceClientModel", "OpenAIServerModel", "TransformersModel"]
+           "LiteLLMModel", "InferenceClientModel", "HfApiModel", "OpenAIServerModel", "OpenAIModel",
+           "AzureOpenAIServerModel", "AzureOpenAIModel", "TransformersModel",
+           "ChatMessageStreamDelta", "ChatMessageToolCallStreamDelta", "agglomerate_stream_deltas"]

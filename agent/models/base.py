@@ -1,17 +1,19 @@
 """The model interface: chat messages in; text, native tool calls and token usage out."""
 from __future__ import annotations
 
+import base64
+import io
 import json
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from agent.errors import AuthenticationError, ModelError, ModelNotFoundError, RateLimitError
 
 __all__ = ["ChatMessage", "ToolCall", "TokenUsage", "Model", "ApiModel", "RetryPolicy",
-           "MessageInput", "apply_stop_sequences", "tool_schema", "classify_error"]
+           "MessageInput", "apply_stop_sequences", "tool_schema", "classify_error", "image_url"]
 
 T = TypeVar("T")
 
@@ -54,9 +56,36 @@ class ChatMessage:
     tool_calls: tuple[ToolCall, ...] = ()
     token_usage: TokenUsage | None = None
     raw: Any = field(default=None, compare=False, repr=False)
+    # images shown with this (user) message: PIL images, PNG/JPEG bytes, or data:/http(s) URLs
+    images: tuple[Any, ...] = field(default=(), compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"role": self.role, "content": self.content or ""}
+        if not self.images:
+            return {"role": self.role, "content": self.content or ""}
+        parts: list[dict[str, Any]] = [{"type": "text", "text": self.content or ""}]
+        parts += [{"type": "image_url", "image_url": {"url": image_url(img)}} for img in self.images]
+        return {"role": self.role, "content": parts}
+
+
+def image_url(image: Any) -> str:
+    """An image as the URL the chat APIs take: a data: URL unless it already is a URL."""
+    if isinstance(image, str):
+        if image.startswith(("data:", "http://", "https://")):
+            return image
+        raise TypeError(f"an image must be a PIL image, bytes or a data:/http(s) URL, not the string {image[:40]!r}")
+    if isinstance(image, (bytes, bytearray)):
+        data, mime = bytes(image), "image/jpeg" if bytes(image[:3]) == b"\xff\xd8\xff" else "image/png"
+    elif hasattr(image, "save"):  # a PIL image
+        buf = io.BytesIO()
+        image.save(buf, format="PNG")
+        data, mime = buf.getvalue(), "image/png"
+    else:
+        raise TypeError(f"an image must be a PIL image, bytes or a data:/http(s) URL, not {type(image).__name__}")
+    return f"data:{mime};base64,{base64.b64encode(data).decode()}"
+
+
+def _as_parts(content: Any) -> list[dict[str, Any]]:
+    return content if isinstance(content, list) else [{"type": "text", "text": content}]
 
 
 MessageInput = ChatMessage | dict[str, Any]
@@ -69,7 +98,12 @@ def _as_dicts(messages: Sequence[MessageInput]) -> list[dict[str, Any]]:
     for m in messages:
         d = m.to_dict() if isinstance(m, ChatMessage) else {"role": m["role"], "content": m.get("content") or ""}
         if out and out[-1]["role"] == d["role"] and d["role"] != "system":
-            out[-1] = {"role": d["role"], "content": out[-1]["content"] + "\n\n" + d["content"]}
+            prev = out[-1]["content"]
+            if isinstance(prev, str) and isinstance(d["content"], str):
+                merged: Any = prev + "\n\n" + d["content"]
+            else:
+                merged = _as_parts(prev) + _as_parts(d["content"])
+            out[-1] = {"role": d["role"], "content": merged}
         else:
             out.append(d)
     return out
@@ -104,17 +138,30 @@ class Model:
 
     # Whether the backend can receive `tools=` and return native tool calls.
     supports_native_tools: bool = True
+    # Whether messages may carry images (run(images=...)).
+    supports_images: bool = True
 
-    def __init__(self, model_id: str, **kwargs: Any):
+    def __init__(self, model_id: str, *, custom_role_conversions: dict[str, str] | None = None,
+                 flatten_messages_as_text: bool | None = None, **kwargs: Any):
         self.model_id = model_id
+        # smolagents' switch for servers that take roles under other names (e.g. tool-response -> user)
+        self.custom_role_conversions = dict(custom_role_conversions or {})
+        # accepted for smolagents' sake: messages are text here anyway, except images
+        self.flatten_messages_as_text = flatten_messages_as_text
         # Extra per-call parameters (temperature, max_tokens, ...) sent with every request.
         self.kwargs = kwargs
+
+    def _messages(self, messages: Sequence[MessageInput]) -> list[dict[str, Any]]:
+        out = _as_dicts(messages)
+        if self.custom_role_conversions:
+            out = [{**m, "role": self.custom_role_conversions.get(m["role"], m["role"])} for m in out]
+        return out
 
     def generate(self, messages: Sequence[MessageInput], *, stop_sequences: Sequence[str] | None = None,
                  tools: Sequence[Any] | None = None, tools_to_call_from: Sequence[Any] | None = None,
                  **kwargs: Any) -> ChatMessage:
         """`tools_to_call_from` is smolagents' name for `tools`; other kwargs go into the request."""
-        msg = self._generate(_as_dicts(messages), list(stop_sequences or []),
+        msg = self._generate(self._messages(messages), list(stop_sequences or []),
                              list(tools or tools_to_call_from or []), {**self.kwargs, **kwargs})
         # Some servers ignore `stop`; cutting client-side keeps the loop's assumptions true.
         if msg.content and stop_sequences:
@@ -125,9 +172,30 @@ class Model:
 
     __call__ = generate
 
+    def generate_stream(self, messages: Sequence[MessageInput], *, stop_sequences: Sequence[str] | None = None,
+                        tools: Sequence[Any] | None = None, tools_to_call_from: Sequence[Any] | None = None,
+                        **kwargs: Any) -> Iterator[Any]:
+        """Yields ChatMessageStreamDelta as the model produces tokens; fold them with
+        `agglomerate_stream_deltas` into what `generate` would return."""
+        from agent.models.streaming import cut_at_stop_sequences
+
+        deltas = self._generate_stream(self._messages(messages), list(stop_sequences or []),
+                                       list(tools or tools_to_call_from or []), {**self.kwargs, **kwargs})
+        yield from cut_at_stop_sequences(deltas, list(stop_sequences or []))
+
     def _generate(self, messages: list[dict[str, Any]], stop: list[str], tools: list[Any],
                   params: dict[str, Any]) -> ChatMessage:
         raise NotImplementedError
+
+    def _generate_stream(self, messages: list[dict[str, Any]], stop: list[str], tools: list[Any],
+                         params: dict[str, Any]) -> Iterator[Any]:
+        """Backends that cannot stream give their whole answer as one delta."""
+        from agent.models.streaming import ChatMessageStreamDelta, ChatMessageToolCallStreamDelta
+
+        msg = self._generate(messages, stop, tools, params)
+        calls = tuple(ChatMessageToolCallStreamDelta(i, c.id, c.name, json.dumps(c.arguments))
+                      for i, c in enumerate(msg.tool_calls))
+        yield ChatMessageStreamDelta(msg.content, calls, msg.token_usage)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(model_id={self.model_id!r})"
@@ -233,6 +301,19 @@ class ApiModel(Model):
                 # The server knows best how long to wait (within our own bound).
                 told = min(_retry_after_s(exc) or 0.0, self.retry.max_retry_after_s)
                 time.sleep(max(self.retry.delay(attempt), told))
+
+    def _stream_with_retries(self, open_stream: Callable[[], Any]) -> Iterator[Any]:
+        """Deltas of an OpenAI-shaped stream. Opening it is retried like any call; a failure
+        mid-stream is not (tokens were already shown), it is raised as a ModelError."""
+        from agent.models.streaming import openai_style_deltas
+
+        chunks = self._with_retries(open_stream)
+        try:
+            yield from openai_style_deltas(chunks)
+        except ModelError:
+            raise
+        except Exception as exc:  # the backend's own transport/HTTP errors
+            raise classify_error(exc, self.model_id) from exc
 
 
 def openai_style_message(message: Any, usage: Any, raw: Any) -> ChatMessage:

@@ -15,15 +15,25 @@ class LiteLLMModel(ApiModel):
     """Credentials come from the provider's usual variable (OPENAI_API_KEY, ANTHROPIC_API_KEY, ...)
     unless `api_key` is given; `api_base` points at a custom endpoint."""
 
-    def __init__(self, model_id: str, *, api_base: str | None = None, api_key: str | None = None,
-                 timeout_s: float = 120.0, tool_choice: str | None = "required",
+    def __init__(self, model_id: str, api_base: str | None = None, api_key: str | None = None, *,
+                 timeout_s: float | None = None, timeout: float | None = None, tool_choice: str | None = "required",
                  retry: RetryPolicy | None = None, **kwargs: Any):
         super().__init__(model_id, retry=retry, tool_choice=tool_choice, **kwargs)
         self.api_base = api_base
         self.api_key = api_key
-        self.timeout_s = timeout_s
+        self.timeout_s = timeout_s or timeout or 120.0
 
     def _generate(self, messages, stop, tools, params) -> ChatMessage:
+        litellm, req = self._request(messages, stop, tools, params)
+        resp = self._with_retries(lambda: litellm.completion(**req))
+        return openai_style_message(resp.choices[0].message, getattr(resp, "usage", None), resp)
+
+    def _generate_stream(self, messages, stop, tools, params):
+        litellm, req = self._request(messages, stop, tools, params)
+        yield from self._stream_with_retries(lambda: litellm.completion(
+            **req, stream=True, stream_options={"include_usage": True}))
+
+    def _request(self, messages, stop, tools, params) -> tuple[Any, dict[str, Any]]:
         # litellm fetches its model price table from GitHub on import, retrying for seconds
         # where that is unreachable (sandboxed hosts); its bundled copy serves token counting.
         os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -51,5 +61,4 @@ class LiteLLMModel(ApiModel):
             # litellm routes any call with tools through its MCP handler, which imports the
             # optional `mcp` package; that handler has this switch, and we never pass MCP tools.
             req["_skip_mcp_handler"] = True
-        resp = self._with_retries(lambda: litellm.completion(**req))
-        return openai_style_message(resp.choices[0].message, getattr(resp, "usage", None), resp)
+        return litellm, req

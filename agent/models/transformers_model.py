@@ -15,6 +15,7 @@ class TransformersModel(Model):
     """
 
     supports_native_tools = False
+    supports_images = False  # text-only generation here
 
     def __init__(self, model_id: str, *, device_map: str | None = None, torch_dtype: str | None = None,
                  trust_remote_code: bool = False, max_new_tokens: int = 1024,

@@ -21,6 +21,10 @@ class Reply:
     prompt_tokens: int = 11
     completion_tokens: int = 7
     retry_after: str | None = None  # the Retry-After header of an error reply
+    # Streaming (a request with "stream": true): the content goes out in pieces of this many
+    # characters, one server-sent event each, with this pause between events.
+    chunk_chars: int = 4
+    chunk_delay_s: float = 0.0
 
 
 def text(content: str) -> Reply:
@@ -90,12 +94,32 @@ class ScriptedLLM:
             def do_POST(self):
                 length = int(self.headers.get("Content-Length", 0))
                 body = json.loads(self.rfile.read(length) or b"{}")
-                if not self.path.endswith("/chat/completions"):
+                # Azure puts the deployment in the path and the API version in the query
+                if not self.path.split("?", 1)[0].endswith("/chat/completions"):
                     return self._send(404, {"error": {"message": f"no route {self.path}"}})
-                reply = llm._next(body, {k.lower(): v for k, v in self.headers.items()})
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                headers[":path"] = self.path
+                reply = llm._next(body, headers)
                 if reply.status != 200:
                     return self._send(reply.status, reply.error_body or {}, reply.retry_after)
+                if body.get("stream"):
+                    return self._stream(body, reply)
                 self._send(200, completion(body.get("model", "scripted"), reply))
+
+            def _stream(self, body: dict[str, Any], reply: Reply) -> None:
+                """Server-sent events, as OpenAI streams: chunked transfer, one event per piece."""
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                include_usage = (body.get("stream_options") or {}).get("include_usage", False)
+                for i, event in enumerate(stream_chunks(body.get("model", "scripted"), reply, include_usage)):
+                    if i and reply.chunk_delay_s:
+                        time.sleep(reply.chunk_delay_s)
+                    data = f"data: {json.dumps(event) if event is not None else '[DONE]'}\n\n".encode()
+                    self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+                    self.wfile.flush()
+                self.wfile.write(b"0\r\n\r\n")
 
             def _send(self, status: int, payload: dict[str, Any], retry_after: str | None = None) -> None:
                 data = json.dumps(payload).encode()
@@ -124,3 +148,29 @@ def completion(model: str, reply: Reply) -> dict[str, Any]:
         "usage": {"prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens,
                   "total_tokens": reply.prompt_tokens + reply.completion_tokens},
     }
+
+
+def stream_chunks(model: str, reply: Reply, include_usage: bool) -> list[dict[str, Any] | None]:
+    """The `chat.completion.chunk` events for a reply (None stands for the final [DONE])."""
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        return {"id": "chatcmpl-scripted", "object": "chat.completion.chunk", "created": int(time.time()),
+                "model": model, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+
+    events: list[dict[str, Any] | None] = [chunk({"role": "assistant", "content": ""})]
+    content = reply.content or ""
+    n = max(1, reply.chunk_chars)
+    events += [chunk({"content": content[i:i + n]}) for i in range(0, len(content), n)]
+    for i, c in enumerate(reply.tool_calls):
+        args = json.dumps(c["arguments"])
+        events.append(chunk({"tool_calls": [{"index": i, "id": f"call_{i}", "type": "function",
+                                             "function": {"name": c["name"], "arguments": ""}}]}))
+        events += [chunk({"tool_calls": [{"index": i, "function": {"arguments": args[j:j + n]}}]})
+                   for j in range(0, len(args), n)]
+    events.append(chunk({}, "tool_calls" if reply.tool_calls else "stop"))
+    if include_usage:
+        events.append({"id": "chatcmpl-scripted", "object": "chat.completion.chunk", "created": int(time.time()),
+                       "model": model, "choices": [],
+                       "usage": {"prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens,
+                                 "total_tokens": reply.prompt_tokens + reply.completion_tokens}})
+    events.append(None)
+    return events
