@@ -9,7 +9,7 @@ from grpc_status import rpc_status
 __all__ = [
     "ExecutorError", "SessionNotFoundError", "TooManySessionsError", "TooManyExecutesError",
     "RequestTooLargeError", "InvalidRequestError", "SessionBusyError", "AuthenticationError",
-    "WorkerStartError", "ERROR_DOMAIN", "to_status",
+    "WorkerStartError", "ShuttingDownError", "SessionClosedError", "ERROR_DOMAIN", "to_status",
 ]
 
 ERROR_DOMAIN = "sandcell.dev"
@@ -53,6 +53,12 @@ class SessionBusyError(ExecutorError):
 
 class AuthenticationError(ExecutorError):
     code, reason = grpc.StatusCode.UNAUTHENTICATED, "UNAUTHENTICATED"
+
+
+class SessionClosedError(ExecutorError):
+    """The session was closed (CloseSession, or its max lifetime or idle TTL) while this
+    execute ran: the execute was stopped and nothing of it is kept."""
+    code, reason = grpc.StatusCode.ABORTED, "SESSION_CLOSED"
 
 
 class WorkerStartError(ExecutorError):

@@ -15,6 +15,7 @@ from grpc_reflection.v1alpha import reflection
 
 from sandcell.executor.v1 import executor_pb2 as pb
 from sandcell.executor.v1 import executor_pb2_grpc as pb_grpc
+from executor.cancel import Cancellation
 from executor.config import ServerConfig
 from executor.errors import AuthenticationError, ExecutorError, InvalidRequestError, to_status
 from executor.metrics import Metrics
@@ -82,6 +83,14 @@ def _start_dict(start: pb.ExecuteStart) -> tuple[str, dict]:
                               "cpu_per_execute_ms": start.cpu_per_execute_ms, "output_bytes": start.output_bytes}
 
 
+def _cancellation(context) -> Cancellation:
+    """Stops the execute's cell as soon as its RPC ends early (cancel, deadline, lost channel)."""
+    cancel = Cancellation()
+    if not context.add_callback(cancel.cancel):
+        cancel.cancel()  # it has ended already
+    return cancel
+
+
 class ExecutorServicer(pb_grpc.ExecutorServiceServicer):
     def __init__(self, sessions: SessionManager):
         self.sessions = sessions
@@ -132,7 +141,7 @@ class ExecutorServicer(pb_grpc.ExecutorServiceServicer):
                                 if r.tool_result.WhichOneof("outcome") == "error"
                                 else {"result_json": r.tool_result.result_json})}
                             for r in request_iterator if r.WhichOneof("kind") == "tool_result")
-            for msg in self.sessions.execute(session_id, start, tool_results):
+            for msg in self.sessions.execute(session_id, start, tool_results, _cancellation(context)):
                 op = msg["op"]
                 if op == "out":
                     yield pb.ExecuteResponse(output=pb.OutputChunk(stream=_STREAMS[msg["stream"]], text=msg["text"]))
@@ -148,7 +157,7 @@ class ExecutorServicer(pb_grpc.ExecutorServiceServicer):
         out = {"stdout": [], "stderr": []}
         try:
             session_id, start = _start_dict(request.start)
-            for msg in self.sessions.execute(session_id, start, None):
+            for msg in self.sessions.execute(session_id, start, None, _cancellation(context)):
                 if msg["op"] == "out":
                     out[msg["stream"]].append(msg["text"])
                 elif msg["op"] == "result":

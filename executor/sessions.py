@@ -15,11 +15,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Iterator
 
 from executor import ipc
+from executor.cancel import CANCEL_SIGNAL, Cancellation
 from executor.untrusted import (MalformedMessage, OutputBudget, clean_ready, clean_result, clean_tool_call,
                                 short_text)
 from executor.config import LimitError, ServerConfig, SessionLimits
 from executor.errors import (InvalidRequestError, RequestTooLargeError, SessionBusyError,
-                             SessionNotFoundError, TooManyExecutesError, TooManySessionsError,
+                             SessionClosedError, SessionNotFoundError, TooManyExecutesError, TooManySessionsError,
                              ShuttingDownError, WorkerStartError)
 from executor.oom import oom_kills
 from executor.snapshot import wipe_checkpoint
@@ -69,6 +70,7 @@ class SessionRecord:
     cpu_used_ms: int = 0
     restore_count: int = 0
     closed: bool = False
+    released: bool = False  # its worker, checkpoint, work dir and uid are given back (under lock)
     busy: bool = False
     worker: WorkerHandle | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -217,6 +219,14 @@ class SessionManager:
     def _kill(self, worker: WorkerHandle) -> None:
         worker.kill()
 
+    def _halt(self, worker: WorkerHandle) -> None:
+        """Stops a worker another thread is reading: SIGKILL and a shutdown of the channel (which
+        wakes that reader), but no close, so the descriptor number can't be reused under it."""
+        worker.killed_by_us = True
+        _signal(worker, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            worker.sock.shutdown(socket.SHUT_RDWR)
+
     def get(self, session_id: str) -> SessionRecord:
         rec = self._sessions.get(session_id)
         if rec is None or rec.closed:
@@ -233,9 +243,33 @@ class SessionManager:
         return rec
 
     def _discard(self, rec: SessionRecord) -> None:
-        rec.closed = True
+        """Closes a session. An execute running in it is stopped and answers SESSION_CLOSED;
+        its thread then gives the resources back (it may still be using the checkpoint)."""
         with self._lock:
+            if rec.closed:
+                return
+            rec.closed = True
             self._sessions.pop(rec.session_id, None)
+        if not self._release(rec) and rec.worker is not None:
+            self._halt(rec.worker)
+        if self.metrics:
+            self.metrics.sessions_closed.inc()
+
+    def _release(self, rec: SessionRecord) -> bool:
+        """Gives back a closed session's worker, checkpoint, work dir and uid, unless an execute
+        holds the session (False): then that execute's thread calls this when it ends."""
+        if not rec.lock.acquire(blocking=False):
+            return False
+        try:
+            if rec.released:
+                return True
+            rec.released = True
+            self._free(rec)
+        finally:
+            rec.lock.release()
+        return True
+
+    def _free(self, rec: SessionRecord) -> None:
         if rec.worker is not None:
             self._kill(rec.worker)
         if rec.ckpt_fd >= 0:
@@ -249,8 +283,6 @@ class SessionManager:
         if rec.uid is not None:
             with self._lock:
                 self._free_uids.append(rec.uid)
-        if self.metrics:
-            self.metrics.sessions_closed.inc()
 
     def _reap_loop(self) -> None:
         while not self._stop.wait(1.0):
@@ -276,8 +308,10 @@ class SessionManager:
             shutil.rmtree(self._root, ignore_errors=True)
 
     # -- execute --
-    def execute(self, session_id: str, start: dict, tool_results: Iterator[dict] | None) -> Iterator[dict]:
-        """Yields {"op": "out"|"tool_call"|"result", ...}; the last is the result."""
+    def execute(self, session_id: str, start: dict, tool_results: Iterator[dict] | None,
+                cancel: Cancellation | None = None) -> Iterator[dict]:
+        """Yields {"op": "out"|"tool_call"|"result", ...}; the last is the result. `cancel`
+        stops the cell when the caller goes away (executor/cancel.py)."""
         if len(start.get("code", "").encode()) > self.config.max_code_bytes:
             raise RequestTooLargeError(f"code is larger than the server's limit of {self.config.max_code_bytes} bytes; "
                                        "send less code per execute", max_code_bytes=self.config.max_code_bytes)
@@ -287,6 +321,8 @@ class SessionManager:
                                    "or use another session for parallel work", session_id=session_id)
         result = None
         try:
+            if rec.closed:  # closed between the lookup and the lock
+                self.get(session_id)
             with self._lock:
                 full = self._executes_running >= self.config.max_concurrent_executes
                 if not full:
@@ -296,7 +332,7 @@ class SessionManager:
                                            "executes at once; retry shortly")
             try:
                 rec.busy, rec.last_active = True, time.time()
-                run = self._run(rec, start, tool_results)
+                run = self._run(rec, start, tool_results, cancel)
                 try:
                     for msg in run:
                         if msg["op"] == "result":
@@ -312,12 +348,14 @@ class SessionManager:
                     self._executes_running -= 1
         finally:
             rec.lock.release()
+            if rec.closed:  # closed while it ran: its resources are ours to give back
+                self._release(rec)
         # Only now, with the session free: a client that sends its next execute the moment
         # it reads this result must not find the session still marked busy.
         if result is not None:
             yield result
 
-    def _run(self, rec: SessionRecord, start: dict, tool_results) -> Iterator[dict]:
+    def _run(self, rec: SessionRecord, start: dict, tool_results, cancel: Cancellation | None) -> Iterator[dict]:
         lim = rec.spec.limits
         if rec.cpu_used_ms >= lim.session_cpu_ms:
             yield _result("cpu_limit", "The session has used its whole CPU allowance "
@@ -335,9 +373,14 @@ class SessionManager:
         budget = OutputBudget(min(lim.output_bytes, start.get("output_bytes") or lim.output_bytes))
         pump = None
         finished = False
+        if cancel is not None:
+            cancel.bind(lambda: _signal(worker, CANCEL_SIGNAL), lambda: self._halt(worker))
         try:
             while True:
                 msg = self._recv_until(worker, deadline)
+                if rec.closed and msg.get("op") in ("died", "deadline"):
+                    finished = True  # stopped by CloseSession or the reaper: nothing to restore
+                    raise _closed_error(rec)
                 op = msg.get("op")
                 try:
                     if op == "out":
@@ -377,7 +420,9 @@ class SessionManager:
                     yield result
                     return
         finally:
-            if not finished:
+            if cancel is not None:
+                cancel.unbind()
+            if not finished and not rec.closed:
                 # The client went away mid-execute: don't let a still-running cell's late
                 # messages leak into the next execute. Kill it; the checkpoint keeps state.
                 self._kill(worker)
@@ -452,6 +497,8 @@ class SessionManager:
         """A new worker for the session that loads its checkpoint; returns what the result
         reports about it. A checkpoint that kills its loader, forges its ready or can't be
         read is dropped, and the session restarts empty, saying so (state_lost)."""
+        if rec.closed:  # its worker was stopped by a close: never bring it back
+            raise _closed_error(rec)
         if rec.worker is not None and not rec.worker.exited.is_set():
             self._kill(rec.worker)
         rec.restore_count += 1
@@ -465,6 +512,8 @@ class SessionManager:
             wipe_checkpoint(rec.ckpt_fd)
             self._start_worker(rec, restore=False)
             ready = {"restored": False, "lost_names": [], "restore_error": str(exc)}
+        if rec.closed:  # closed while it started; the execute's end gives the new worker back
+            raise _closed_error(rec)
         error = ready.get("restore_error") or ""
         log.info("session restored", extra={"event": "session_restored", "session_id": rec.session_id,
                                             "lost_names": [short_text(n, 100) for n in ready["lost_names"][:20]],
@@ -480,6 +529,24 @@ class SessionManager:
                     status=result["status"])
             counter.inc()
             self.metrics.execute_seconds.observe(time.monotonic() - started)
+
+
+def _signal(worker: WorkerHandle, sig: int) -> None:
+    """Signals a worker through the zygote's pidfd for it, once the zygote has named it."""
+    if worker.child is not None:
+        worker.child.signal(sig)
+
+
+def _closed_error(rec: SessionRecord) -> SessionClosedError:
+    return SessionClosedError(
+        "the session was closed while this execute ran (CloseSession from a client, or its idle TTL or "
+        "max lifetime); the execute was stopped and the session is gone; create a new session",
+        session_id=_bounded(rec.session_id))
+
+
+def _bounded(text: str, limit: int = 64) -> str:
+    """A prefix of a caller's string, for messages and metadata (a status must stay small)."""
+    return text if len(text) <= limit else text[:limit] + f"…({len(text)} chars)"
 
 
 _PEEK_NOW = int(socket.MSG_PEEK | socket.MSG_DONTWAIT)  # an int: OR-ing the enum flags runs Python each time

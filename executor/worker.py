@@ -15,13 +15,18 @@ import sys
 import time
 
 from executor import ipc
+from executor.cancel import CANCEL_SIGNAL
 from executor.capture import CaptureStream, OutputLimitExceeded, OutputSink
 from executor.outcome import (CPULimitExceeded, SessionCPUExceeded, classify, limit_message,
                               user_traceback)
 from executor.snapshot import Checkpointer
 from executor.values import encode_value
 
-__all__ = ["Worker", "ToolError"]
+__all__ = ["Worker", "ToolError", "ExecutionCancelled"]
+
+
+class ExecutionCancelled(BaseException):
+    """Raised inside the code when its caller cancelled the execute (nobody reads the result)."""
 
 
 def _dir_bytes(path: str) -> int:
@@ -85,7 +90,7 @@ class Worker:
                                          max_bytes=spec["limits"]["file_size_bytes"])
         sys.stdout = CaptureStream(self.sink, "stdout")
         sys.stderr = CaptureStream(self.sink, "stderr")
-        for sig in (signal.SIGALRM, signal.SIGPROF, signal.SIGXCPU):
+        for sig in (signal.SIGALRM, signal.SIGPROF, signal.SIGXCPU, CANCEL_SIGNAL):
             signal.signal(sig, self._on_signal)
 
     # -- signals: limits raise inside user code, never in the middle of a channel frame --
@@ -116,6 +121,8 @@ class Worker:
         elif signum == signal.SIGPROF:
             exc = CPULimitExceeded(f"execution exceeded its CPU limit of "
                                    f"{self._active_limits['cpu_per_execute_ms'] / 1000:g} s")
+        elif signum == CANCEL_SIGNAL:  # the caller went away (executor/cancel.py)
+            exc = ExecutionCancelled("the caller cancelled this execute")
         else:
             exc = SessionCPUExceeded("the session used up its CPU allowance")
         if not self._in_user_code:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import collections
+import errno
 import itertools
 import json
 import logging
@@ -126,14 +127,20 @@ class ZygoteHandle:
                 child, inbox = self._spares.popleft()
             try:
                 ipc.send(inbox, {"spec": spec}, fds=[chan_fd, ckpt_fd])
-            except OSError:
-                continue  # it died unused; its spare_gone is on the way
+                failed = None
+            except OSError as exc:  # it died unused (its spare_gone is on the way), or bad fds
+                failed = exc
             finally:
                 inbox.close()
+            # Taken either way: the zygote drops its end (a live spare then exits) and forks a
+            # new one. A spare popped here but never reported would be lost to both sides.
             with self._lock:
-                ipc.send(self._sock, {"op": "taken", "pid": child.pid})  # so the zygote forks a new one
-            fut.set_result(child)
-            return fut
+                ipc.send(self._sock, {"op": "taken", "pid": child.pid})
+            if failed is None:
+                fut.set_result(child)
+                return fut
+            if failed.errno == errno.EBADF:
+                raise WorkerStartError(f"the session's descriptors are closed: {failed}")
         req = next(self._seq)
         self._pending[req] = fut
         with self._lock:

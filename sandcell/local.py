@@ -37,10 +37,15 @@ class ExecutorProcess:
     def pid(self) -> int:
         return self.proc.pid
 
+    def zygote(self):
+        """psutil.Process of the zygote (the server's child that forks workers)."""
+        import psutil
+        return next(p for p in psutil.Process(self.pid).children() if "executor.zygote" in " ".join(p.cmdline()))
+
     def session_workers(self) -> list:
         """psutil.Process of each session worker (the zygote's children that entered a work dir)."""
         import psutil
-        zygote = next(p for p in psutil.Process(self.pid).children() if "executor.zygote" in " ".join(p.cmdline()))
+        zygote = self.zygote()
         workers = []
         for child in zygote.children():
             try:

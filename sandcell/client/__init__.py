@@ -7,7 +7,8 @@
 from sandcell.client.aio import AsyncExecutorClient, AsyncSession
 from sandcell.client.calls import OutputCallback, ToolMap
 from sandcell.client.errors import (ExecutorUnavailable, InvalidArgument, ResourceExhausted,
-                                    SandcellError, SessionBusy, SessionNotFound, Unauthenticated)
+                                    SandcellError, SessionBusy, SessionClosed, SessionNotFound,
+                                    Unauthenticated)
 from sandcell.client.sync import ExecutorClient, Session
 from sandcell.client.types import CodeError, ExecuteResult, Limits, SessionInfo, ToolSpec, Value
 
@@ -16,5 +17,5 @@ __all__ = [
     "Limits", "ToolSpec", "Value", "CodeError", "ExecuteResult", "SessionInfo",
     "ToolMap", "OutputCallback",
     "SandcellError", "SessionNotFound", "ResourceExhausted", "InvalidArgument", "SessionBusy",
-    "Unauthenticated", "ExecutorUnavailable",
+    "Unauthenticated", "ExecutorUnavailable", "SessionClosed",
 ]

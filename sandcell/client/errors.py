@@ -13,6 +13,7 @@ __all__ = [
     "SessionBusy",
     "Unauthenticated",
     "ExecutorUnavailable",
+    "SessionClosed",
     "from_rpc_error",
 ]
 
@@ -53,8 +54,16 @@ class ExecutorUnavailable(SandcellError):
     code = grpc.StatusCode.UNAVAILABLE
 
 
+class SessionClosed(SandcellError):
+    """The session was closed (by CloseSession from any client, or its max lifetime) while
+    this execute ran; reason SESSION_CLOSED. The session is gone: create a new one."""
+
+    code = grpc.StatusCode.ABORTED
+
+
 _BY_CODE = {cls.code: cls for cls in (SessionNotFound, ResourceExhausted, InvalidArgument,
-                                      SessionBusy, Unauthenticated, ExecutorUnavailable)}
+                                      SessionBusy, Unauthenticated, ExecutorUnavailable,
+                                      SessionClosed)}
 
 
 def from_rpc_error(err: grpc.RpcError) -> SandcellError:

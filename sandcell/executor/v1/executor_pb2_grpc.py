@@ -30,8 +30,8 @@ class ExecutorServiceStub:
 
     Errors are gRPC statuses with google.rpc.ErrorInfo details (domain "sandcell.dev"):
     NOT_FOUND unknown session, RESOURCE_EXHAUSTED a server or size limit, INVALID_ARGUMENT
-    a malformed request, FAILED_PRECONDITION a busy or closed session, UNAUTHENTICATED a
-    missing or wrong token. Errors raised by the user's code are NOT RPC errors: they come
+    a malformed request, FAILED_PRECONDITION a busy session, ABORTED (reason SESSION_CLOSED) a
+    session closed while the execute ran, UNAUTHENTICATED a missing or wrong token. Errors raised by the user's code are NOT RPC errors: they come
     back as an ExecuteResult with status EXECUTE_STATUS_ERROR.
     """
 
@@ -78,8 +78,8 @@ class ExecutorServiceServicer:
 
     Errors are gRPC statuses with google.rpc.ErrorInfo details (domain "sandcell.dev"):
     NOT_FOUND unknown session, RESOURCE_EXHAUSTED a server or size limit, INVALID_ARGUMENT
-    a malformed request, FAILED_PRECONDITION a busy or closed session, UNAUTHENTICATED a
-    missing or wrong token. Errors raised by the user's code are NOT RPC errors: they come
+    a malformed request, FAILED_PRECONDITION a busy session, ABORTED (reason SESSION_CLOSED) a
+    session closed while the execute ran, UNAUTHENTICATED a missing or wrong token. Errors raised by the user's code are NOT RPC errors: they come
     back as an ExecuteResult with status EXECUTE_STATUS_ERROR.
     """
 
@@ -174,8 +174,8 @@ class ExecutorService:
 
     Errors are gRPC statuses with google.rpc.ErrorInfo details (domain "sandcell.dev"):
     NOT_FOUND unknown session, RESOURCE_EXHAUSTED a server or size limit, INVALID_ARGUMENT
-    a malformed request, FAILED_PRECONDITION a busy or closed session, UNAUTHENTICATED a
-    missing or wrong token. Errors raised by the user's code are NOT RPC errors: they come
+    a malformed request, FAILED_PRECONDITION a busy session, ABORTED (reason SESSION_CLOSED) a
+    session closed while the execute ran, UNAUTHENTICATED a missing or wrong token. Errors raised by the user's code are NOT RPC errors: they come
     back as an ExecuteResult with status EXECUTE_STATUS_ERROR.
     """
 

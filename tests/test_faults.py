@@ -1,0 +1,172 @@
+"""Lifecycle under faults, against real servers of their own (each test may break one):
+sessions closed while they execute, callers that go away, a dead zygote, a dead server."""
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from sandcell.client import ExecutorClient, Limits, SessionClosed
+from sandcell.local import ExecutorProcess
+
+SPARES = 2  # executor.zygote.SPARES
+
+
+def _wait(predicate, timeout_s: float = 10.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture(scope="module")
+def server():
+    proc = ExecutorProcess("--import-ceiling", "os", "--max-sessions", "20", "--log-json", "false")
+    yield proc
+    proc.stop()
+
+
+def _spare_pids(server) -> set[int]:
+    """Zygote children that hold no session: still in the zygote's directory."""
+    zygote = server.zygote()
+    out = set()
+    for child in zygote.children():
+        try:
+            if child.cwd() == zygote.cwd():
+                out.add(child.pid)
+        except Exception:  # exited meanwhile
+            pass
+    return out
+
+
+def _served_by_spare(server, client) -> bool:
+    """Whether a new session is served by a spare that was waiting before it was asked for
+    (the fast path: no fork on the create's path)."""
+    before = _wait(lambda: p if len(p := _spare_pids(server)) >= SPARES else None, what="spares refilled")
+    with client.create_session(extra_imports=["os"]) as s:
+        pid = s.execute("import os\nos.getpid()").value.python()
+    return pid in before
+
+
+def _execute_in_thread(session, code: str) -> tuple[threading.Thread, dict]:
+    outcome: dict = {}
+
+    def run():
+        try:
+            outcome["result"] = session.execute(code)
+        except Exception as exc:  # what the test asserts on
+            outcome["error"] = exc
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, outcome
+
+
+def _wait_busy(client, sid):
+    _wait(lambda: client.get_session(sid).state == "busy", what="session busy")
+
+
+def test_close_mid_execute_is_session_closed_and_spares_stay(server):
+    """CloseSession from another client while a cell runs: the running caller gets one typed
+    SessionClosed (ABORTED, SESSION_CLOSED); 50 times over, the spare pool stays intact."""
+    assert _served_by_spare(server, ExecutorClient(server.address))
+    with ExecutorClient(server.address) as runner, ExecutorClient(server.address) as closer:
+        for i in range(50):
+            s = runner.create_session()
+            code = "while True:\n    pass" if i % 2 else "import time\ntime.sleep(30)"
+            thread, outcome = _execute_in_thread(s, code)
+            _wait_busy(closer, s.id)
+            closer.close_session(s.id)
+            thread.join(10)
+            assert not thread.is_alive()
+            err = outcome.get("error")
+            assert isinstance(err, SessionClosed), outcome
+            assert err.reason == "SESSION_CLOSED" and "closed" in err.message
+        assert runner.list_sessions() == []
+        assert _served_by_spare(server, runner), "a create after the closes forked on its path: spares were lost"
+        assert runner.health()
+    assert "Traceback" not in server.log()
+
+
+def test_max_lifetime_mid_execute_is_session_closed(server):
+    with ExecutorClient(server.address) as client:
+        s = client.create_session(limits=Limits(max_lifetime_ms=1_000))
+        started = time.monotonic()
+        with pytest.raises(SessionClosed) as info:
+            s.execute("import time\ntime.sleep(20)")
+        assert time.monotonic() - started < 5
+        assert info.value.reason == "SESSION_CLOSED"
+        assert s.id not in [i.session_id for i in client.list_sessions()]
+        assert _served_by_spare(server, client)
+
+
+# -- a caller that goes away stops its cell --
+
+def _idle_within(client, sid, budget_s: float) -> float:
+    """Seconds until the session is idle again; fails past budget_s."""
+    started = time.monotonic()
+    _wait(lambda: client.get_session(sid).state == "idle", timeout_s=budget_s + 5, what="session idle")
+    elapsed = time.monotonic() - started
+    assert elapsed < budget_s, f"session still busy {elapsed:.2f} s after its caller went away"
+    return elapsed
+
+
+def _raw_execute(client, sid: str, code: str):
+    """An Execute stream through the generated stub, so the test can cancel it mid-cell."""
+    import queue
+
+    from sandcell.executor.v1 import executor_pb2 as pb
+    from sandcell.executor.v1 import executor_pb2_grpc as pb_grpc
+    outbox: queue.SimpleQueue = queue.SimpleQueue()
+    outbox.put(pb.ExecuteRequest(start=pb.ExecuteStart(session_id=sid, code=code)))
+    stub = pb_grpc.ExecutorServiceStub(client._channel)
+    call = stub.Execute(iter(outbox.get, None))
+    return call, outbox
+
+
+@pytest.mark.parametrize("cell, kept", [
+    ("x = 2\nwhile True:\n    pass", 2),  # the soft interrupt stops it; what it assigned stays
+    ("x = 2\nwhile True:\n    try:\n        while True:\n            pass\n    except BaseException:\n        pass", 1),
+    ("x = 2\nimport time\nwhile True:\n    try:\n        time.sleep(10)\n    except BaseException:\n        pass", 1),
+], ids=["loop", "loop-swallowing", "sleep-swallowing"])
+def test_cancelled_stream_stops_the_cell(server, cell, kept):
+    """Cancel the stream mid-cell: within 0.5 s the session is free (no SESSION_BUSY), the
+    concurrent-execute slot is back, and the session holds its state (a cell that swallows the
+    soft interrupt is killed and restored to its last checkpoint)."""
+    with ExecutorClient(server.address) as client, client.create_session() as s:
+        s.execute("x = 1")
+        call, outbox = _raw_execute(client, s.id, cell)
+        _wait_busy(client, s.id)
+        time.sleep(0.2)  # well inside the cell
+        call.cancel()
+        outbox.put(None)
+        _idle_within(client, s.id, 0.5)
+        r = s.execute("x")
+        assert r.ok and r.value.python() == kept, r
+
+
+def test_client_deadline_stops_a_sleeping_cell(server):
+    with ExecutorClient(server.address) as client, client.create_session() as s:
+        with pytest.raises(Exception) as info:
+            s.execute("import time\ntime.sleep(20)", timeout_s=1)
+        assert "DEADLINE" in str(getattr(info.value, "code", "")) or "Deadline" in str(info.value)
+        _idle_within(client, s.id, 0.5)
+        with pytest.raises(Exception):
+            client.execute_unary(s.id, "import time\ntime.sleep(20)", timeout_s=1)
+        _idle_within(client, s.id, 0.5)
+        assert s.execute("1 + 1").value.python() == 2
+
+
+def test_closed_channel_stops_the_cell(server):
+    with ExecutorClient(server.address) as keeper:
+        s = keeper.create_session()
+        gone = ExecutorClient(server.address)
+        _call, _outbox = _raw_execute(gone, s.id, "while True:\n    pass")
+        _wait_busy(keeper, s.id)
+        gone.close()
+        _idle_within(keeper, s.id, 0.5)
+        assert keeper.execute(s.id, "2 + 2").value.python() == 4
+        keeper.close_session(s.id)
