@@ -13,6 +13,8 @@ from agent.models import (ApiModel, AzureOpenAIModel, AzureOpenAIServerModel, Ch
                           agglomerate_stream_deltas)
 from agent.monitor import AgentLogger, LogLevel
 from agent.prompts import PromptTemplates, populate_template
+from agent.default_tools import (TOOL_MAPPING, DuckDuckGoSearchTool, PythonInterpreterTool, UserInputTool,
+                                 VisitWebpageTool, WikipediaSearchTool)
 from agent.tool_calling_agent import ToolCallingAgent
 from agent.tools import FinalAnswerTool, Tool, tool
 
@@ -35,7 +37,8 @@ __all__ = [
     "ChatMessage", "ToolCall", "TokenUsage", "RetryPolicy",
     "ChatMessageStreamDelta", "ChatMessageToolCallStreamDelta", "agglomerate_stream_deltas",
     "LogLevel", "AgentLogger", "PromptTemplates", "populate_template",
-    "Tool", "tool", "FinalAnswerTool",
+    "Tool", "tool", "FinalAnswerTool", "DuckDuckGoSearchTool", "VisitWebpageTool", "WikipediaSearchTool",
+    "PythonInterpreterTool", "UserInputTool", "TOOL_MAPPING",
     "AgentMemory", "SystemPromptStep", "TaskStep", "PlanningStep", "ActionStep", "FinalAnswerStep",
     "RunResult", "Timing",
     "ExecutorConnection", "open_executor", "SandcellExecutor",
