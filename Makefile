@@ -32,6 +32,7 @@ run-local: setup
 
 test: setup proto-check
 	$(PY) -m pytest -q -p no:cacheprovider tests
+	$(MAKE) --no-print-directory test-rust
 
 test-fast: setup
 	SANDCELL_TEST_TARGETS=local $(PY) -m pytest -q -x -p no:cacheprovider tests --ignore=tests/docker
@@ -43,3 +44,4 @@ clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
 
 -include docker/docker.mk
+include clients/rust/rust.mk

@@ -35,6 +35,21 @@ class ExecuteStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EXECUTE_STATUS_DISK_LIMIT: _ClassVar[ExecuteStatus]
     EXECUTE_STATUS_KILLED: _ClassVar[ExecuteStatus]
     EXECUTE_STATUS_OPEN_FILES_LIMIT: _ClassVar[ExecuteStatus]
+
+class ErrorReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ERROR_REASON_UNSPECIFIED: _ClassVar[ErrorReason]
+    SESSION_NOT_FOUND: _ClassVar[ErrorReason]
+    TOO_MANY_SESSIONS: _ClassVar[ErrorReason]
+    TOO_MANY_EXECUTES: _ClassVar[ErrorReason]
+    REQUEST_TOO_LARGE: _ClassVar[ErrorReason]
+    INVALID_ARGUMENT: _ClassVar[ErrorReason]
+    SESSION_BUSY: _ClassVar[ErrorReason]
+    UNAUTHENTICATED: _ClassVar[ErrorReason]
+    WORKER_START_FAILED: _ClassVar[ErrorReason]
+    SHUTTING_DOWN: _ClassVar[ErrorReason]
+    INTERNAL: _ClassVar[ErrorReason]
+    SESSION_CLOSED: _ClassVar[ErrorReason]
 SESSION_STATE_UNSPECIFIED: SessionState
 SESSION_STATE_IDLE: SessionState
 SESSION_STATE_BUSY: SessionState
@@ -52,6 +67,18 @@ EXECUTE_STATUS_OUTPUT_LIMIT: ExecuteStatus
 EXECUTE_STATUS_DISK_LIMIT: ExecuteStatus
 EXECUTE_STATUS_KILLED: ExecuteStatus
 EXECUTE_STATUS_OPEN_FILES_LIMIT: ExecuteStatus
+ERROR_REASON_UNSPECIFIED: ErrorReason
+SESSION_NOT_FOUND: ErrorReason
+TOO_MANY_SESSIONS: ErrorReason
+TOO_MANY_EXECUTES: ErrorReason
+REQUEST_TOO_LARGE: ErrorReason
+INVALID_ARGUMENT: ErrorReason
+SESSION_BUSY: ErrorReason
+UNAUTHENTICATED: ErrorReason
+WORKER_START_FAILED: ErrorReason
+SHUTTING_DOWN: ErrorReason
+INTERNAL: ErrorReason
+SESSION_CLOSED: ErrorReason
 
 class Limits(_message.Message):
     __slots__ = ("wall_timeout_ms", "cpu_per_execute_ms", "session_cpu_ms", "memory_bytes", "output_bytes", "file_size_bytes", "workdir_bytes", "open_files", "idle_ttl_ms", "max_lifetime_ms")
