@@ -48,6 +48,8 @@ pub enum Error {
     SessionNotFound(ErrorDetails),
     /// FAILED_PRECONDITION: the session is running another execute.
     SessionBusy(ErrorDetails),
+    /// ABORTED: the session was closed while this call ran on it.
+    SessionClosed(ErrorDetails),
     /// RESOURCE_EXHAUSTED: a server or size limit, with which one.
     ResourceExhausted(Exhausted, ErrorDetails),
     /// INVALID_ARGUMENT: a malformed request; `metadata["field"]` names the field when known.
@@ -72,6 +74,7 @@ impl Error {
         match self {
             Error::SessionNotFound(d)
             | Error::SessionBusy(d)
+            | Error::SessionClosed(d)
             | Error::ResourceExhausted(_, d)
             | Error::InvalidArgument(d)
             | Error::Unauthenticated(d)
@@ -94,6 +97,7 @@ impl From<tonic::Status> for Error {
         match d.code {
             Code::NotFound => Error::SessionNotFound(d),
             Code::FailedPrecondition => Error::SessionBusy(d),
+            Code::Aborted => Error::SessionClosed(d),
             Code::InvalidArgument => Error::InvalidArgument(d),
             Code::Unauthenticated => Error::Unauthenticated(d),
             Code::Unavailable => Error::Unavailable(d),

@@ -193,6 +193,16 @@ async fn errors_not_found_busy_too_large_invalid() {
     }
     while !matches!(running.next().await.unwrap(), Event::Finished(_)) {}
 
+    // Closing a session under a running execute: that caller gets SessionClosed.
+    let doomed = client.create_session(SessionOptions::default()).await.unwrap();
+    let mut running = doomed.execute_stream("import time\nprint('go', flush=True)\ntime.sleep(30)", Tools::new(), &ExecuteOptions::default()).await.unwrap();
+    assert!(matches!(running.next().await.unwrap(), Event::Output(..)));
+    client.close_session(doomed.id()).await.unwrap();
+    match running.next().await {
+        Err(Error::SessionClosed(d)) => assert_eq!(d.error_reason(), Some(ErrorReason::SessionClosed)),
+        other => panic!("{other:?}"),
+    }
+
     let huge = format!("x = '{}'", "a".repeat(1_100_000));
     match s.execute(&huge).await {
         Err(Error::ResourceExhausted(Exhausted::RequestTooLarge, d)) => assert!(d.message.contains("limit"), "{d:?}"),
