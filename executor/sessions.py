@@ -8,7 +8,6 @@ import secrets
 import shutil
 import signal
 import socket
-import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -22,6 +21,7 @@ from executor.config import LimitError, ServerConfig, SessionLimits
 from executor.errors import (InvalidRequestError, RequestTooLargeError, SessionBusyError,
                              SessionClosedError, SessionNotFoundError, TooManyExecutesError, TooManySessionsError,
                              ShuttingDownError, WorkerStartError)
+from executor.leftovers import SESSIONS_PREFIX, STATE_PREFIX, owned_dir, sweep
 from executor.oom import oom_kills
 from executor.snapshot import wipe_checkpoint
 from executor.outcome import limit_message
@@ -86,12 +86,17 @@ class SessionManager:
         self._executes_by_status: dict = {}  # status -> its child of metrics.executes
         self._oom_claimed = oom_kills() or 0  # OOM kills before we started are not ours
         self.draining = False  # set on graceful shutdown: running executes finish, no new sessions
-        self._root = config.workdir_root or tempfile.mkdtemp(prefix="sandcell-sessions-")
-        os.makedirs(self._root, exist_ok=True)
-        self._state_dir = tempfile.mkdtemp(prefix="sandcell-state-")  # never visible to workers
+        if config.workdir_root:
+            os.makedirs(config.workdir_root, mode=0o700, exist_ok=True)
+        # Private (0700) and marked as ours; what a killed predecessor left is removed first.
+        sweep(config.workdir_root, SESSIONS_PREFIX)
+        sweep(None, STATE_PREFIX)
+        self._root = owned_dir(config.workdir_root, SESSIONS_PREFIX)
+        self._state_dir = owned_dir(None, STATE_PREFIX)  # never visible to workers
         self._is_root = os.geteuid() == 0
-        if self._is_root:
-            os.chmod(self._root, 0o711)  # per-session uids may enter only their own dir
+        if self._is_root:  # per-session uids may enter only their own dir
+            for path in filter(None, (config.workdir_root, self._root)):
+                os.chmod(path, 0o711)
         self._free_uids = list(range(config.worker_uid_base, config.worker_uid_base + config.max_sessions))
         preload = tuple(dict.fromkeys(config.allowed_imports + config.import_ceiling))
         # Sessions with the default allowlist (no extra imports) adopt a policy the zygote built.
@@ -304,8 +309,7 @@ class SessionManager:
             self._discard(rec)
         self.zygote.close()
         shutil.rmtree(self._state_dir, ignore_errors=True)
-        if not self.config.workdir_root:
-            shutil.rmtree(self._root, ignore_errors=True)
+        shutil.rmtree(self._root, ignore_errors=True)
 
     # -- execute --
     def execute(self, session_id: str, start: dict, tool_results: Iterator[dict] | None,

@@ -22,6 +22,8 @@ import traceback
 
 from executor import ipc
 from executor.heap import freeze_heap
+from executor.jail._libc import prctl
+from executor.jail.limits import die_with_parent
 from executor.procs import open_pidfd
 
 __all__ = ["main"]
@@ -31,6 +33,8 @@ SPARES = 2
 
 
 _TEMPLATE = None  # the Policy of sessions with the server's default allowlist, built here
+_ZYGOTE_PID = 0  # set in main(): the parent every worker checks it still has
+_PR_SET_CHILD_SUBREAPER = 36
 
 
 def _preload(allowed_imports: list[str], default_session: dict | None = None):
@@ -73,6 +77,7 @@ def _run_worker(spec: dict, chan_fd: int, ckpt_fd: int) -> None:
         open_files=limits["open_files"],
         keep_fds=(chan_fd, ckpt_fd),
         uid=spec.get("uid"),
+        parent_pid=_ZYGOTE_PID,  # dies with the zygote, which dies with the server
     ))
     chan = socket.socket(fileno=chan_fd)
     ready = {"pid": os.getpid(), "restored": False, "lost_names": [], "restore_error": "",
@@ -129,6 +134,7 @@ def _fork_spare(control: socket.socket, wake_r: int, wake_w: int, spares: dict[i
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     pid = os.fork()
     if pid == 0:
+        die_with_parent(_ZYGOTE_PID)  # already while a spare; again once jailed (apply_jail)
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         for fd in (control.fileno(), wake_r, wake_w, ours.fileno(), *(s.fileno() for s in spares.values())):
@@ -177,6 +183,13 @@ def _send_with_pidfd(control: socket.socket, msg: dict, pid: int, fds: list[int]
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     control = socket.socket(fileno=int(argv[0]))
+    global _ZYGOTE_PID
+    _ZYGOTE_PID = os.getpid()
+    # No process of ours outlives the server: the zygote dies with it (SIGKILL, which nothing
+    # can ignore), every worker dies with the zygote, and anything a worker leaves behind is
+    # reparented to the zygote, not to init.
+    die_with_parent(int(os.environ.get("SANDCELL_SERVER_PID", "0")) or os.getppid())
+    prctl(_PR_SET_CHILD_SUBREAPER, 1)
     _preload(json.loads(argv[1]), json.loads(argv[2]) if len(argv) > 2 else None)
     freeze_heap()  # forks then share the heap instead of copying it (executor/heap.py)
     wake_r, wake_w = os.pipe()

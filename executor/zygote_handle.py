@@ -42,6 +42,7 @@ class ZygoteHandle:
         # then fails to allocate while starting leaves Thread.start() waiting forever. One
         # arena per worker keeps address space for what the code actually allocates.
         env["MALLOC_ARENA_MAX"] = "1"
+        env["SANDCELL_SERVER_PID"] = str(os.getpid())  # the zygote dies with it (PR_SET_PDEATHSIG)
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "executor.zygote", str(theirs.fileno()), json.dumps(list(preload_imports)),
              *([json.dumps(default_session)] if default_session is not None else [])],

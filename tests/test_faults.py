@@ -170,3 +170,78 @@ def test_closed_channel_stops_the_cell(server):
         _idle_within(keeper, s.id, 0.5)
         assert keeper.execute(s.id, "2 + 2").value.python() == 4
         keeper.close_session(s.id)
+
+
+# -- nothing of ours outlives the server --
+
+_STUBBORN_CELLS = (
+    "import time\ntime.sleep(8)",
+    "while True:\n    try:\n        while True:\n            pass\n    except BaseException:\n        pass",
+    "import time\nwhile True:\n    try:\n        time.sleep(10)\n    except BaseException:\n        pass",
+)
+
+
+def _running(process) -> bool:
+    """Still running: a zombie has exited (whoever adopted it has just not reaped it yet)."""
+    import psutil
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def test_no_process_survives_a_killed_server(tmp_path):
+    """kill -9 the server while cells sleep, spin and swallow every exception: within 1 s no
+    descendant is left; a server started next removes the dead one's checkpoints and work
+    dirs, which were private (0700) meanwhile."""
+    import os
+    import signal
+    import stat
+
+    import psutil
+    env = {"TMPDIR": str(tmp_path)}
+    proc = ExecutorProcess("--log-json", "false", env=env)
+    try:
+        with ExecutorClient(proc.address) as client:
+            sessions = [client.create_session() for _ in _STUBBORN_CELLS]
+            for s in sessions:
+                s.execute("x = 1")
+            calls = [_raw_execute(client, s.id, cell) for s, cell in zip(sessions, _STUBBORN_CELLS)]
+            for s in sessions:
+                _wait_busy(client, s.id)
+            time.sleep(0.3)
+            descendants = psutil.Process(proc.pid).children(recursive=True)
+            assert len(descendants) >= 1 + len(sessions)  # the zygote, the workers (and spares)
+            left = sorted(p.name for p in tmp_path.iterdir())
+            assert any(n.startswith("sandcell-state-") for n in left)
+            assert any(n.startswith("sandcell-sessions-") for n in left)
+            for path in tmp_path.iterdir():
+                if path.name.startswith("sandcell-"):
+                    # Under root, per-session uids must pass through the sessions dir: x only.
+                    private = 0o711 if os.geteuid() == 0 and "sessions" in path.name else 0o700
+                    assert stat.S_IMODE(path.stat().st_mode) == private, path
+                    for inner in path.iterdir():
+                        if inner.is_dir():
+                            assert stat.S_IMODE(inner.stat().st_mode) == 0o700, inner
+                        else:
+                            assert stat.S_IMODE(inner.stat().st_mode) & 0o077 == 0, inner
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.proc.wait()
+            killed = time.monotonic()
+            alive = descendants
+            while alive and time.monotonic() - killed < 1.0:
+                alive = [p for p in alive if _running(p)]
+                time.sleep(0.02)
+            assert not alive, f"alive {time.monotonic() - killed:.2f} s after the server: {alive}"
+            for call, _outbox in calls:
+                call.cancel()
+    finally:
+        proc.stop()
+    assert any(p.name.startswith("sandcell-state-") for p in tmp_path.iterdir())  # SIGKILL: nothing cleaned
+    successor = ExecutorProcess("--log-json", "false", env=env)
+    try:
+        left = [p.name for p in tmp_path.iterdir() if p.name.startswith("sandcell-")]
+        assert len(left) == 2, left  # only the successor's own state and sessions dirs
+    finally:
+        successor.stop()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("sandcell-")]

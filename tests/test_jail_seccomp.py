@@ -112,6 +112,8 @@ def test_other_processes_untouchable(call):
 
 def test_prctl_fcntl_ioctl_filters(call):
     assert call("prctl", 4, 1) == EPERM                             # PR_SET_DUMPABLE
+    assert call("prctl", 1, 0) == EPERM                             # PR_SET_PDEATHSIG: outlive the zygote
+    assert call("prctl", 2, 0) == ALLOW                             # PR_GET_PDEATHSIG
     assert call("prctl", 3) == ALLOW                                # PR_GET_DUMPABLE
     assert call("prctl", 38, 1) == ALLOW                            # PR_SET_NO_NEW_PRIVS
     assert call("prctl", 22, 2, 0) == ALLOW                         # more seccomp: only stricter

@@ -58,6 +58,7 @@ class JailConfig:
     keep_fds: tuple[int, ...] = ()        # survive; 0-2 listed here are left as they are
     uid: int | None = None                # used only when running as root (default 65534)
     env: Mapping[str, str] | None = None  # None: default_env(workdir)
+    parent_pid: int | None = None         # SIGKILL when it dies (the zygote); None: not set
 
     def __post_init__(self):
         if self.env is not None:
@@ -144,6 +145,9 @@ def apply_jail(config: JailConfig) -> JailReport:
                                 f"{mapped} bytes the forked runtime already maps")
         limits.set_rlimits(config.memory_bytes, config.cpu_seconds,
                            config.file_size_bytes, config.open_files)
+        if config.parent_pid is not None:
+            step = "parent-death signal"
+            limits.die_with_parent(config.parent_pid)
         step = "prctl"
         nnp = limits.no_new_privs()
         dumpable = limits.not_dumpable()

@@ -15,7 +15,7 @@ from executor.jail._libc import ARCH, prctl, syscall
 __all__ = [
     "new_session", "close_fds", "stdio_to_devnull", "install_env", "drop_identity",
     "clear_capabilities", "set_rlimits", "mapped_bytes", "no_new_privs", "not_dumpable",
-    "NOBODY",
+    "die_with_parent", "NOBODY",
 ]
 
 NOBODY = 65534          # who a root worker becomes when the config names no uid
@@ -152,6 +152,22 @@ def set_rlimits(memory_bytes: int | None, cpu_seconds: int | None,
 def no_new_privs() -> bool:
     prctl(_PR_SET_NO_NEW_PRIVS, 1)
     return prctl(_PR_GET_NO_NEW_PRIVS) == 1
+
+
+_PR_SET_PDEATHSIG, _PR_GET_PDEATHSIG = 1, 2
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """SIGKILL when the parent (the zygote) dies, so no worker outlives the server. Set after
+    any uid change (a credential change clears it); then the parent is checked to be the one
+    we were forked by, in case it died before the setting took. seccomp forbids clearing it."""
+    prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    got = ctypes.c_int(0)
+    prctl(_PR_GET_PDEATHSIG, ctypes.addressof(got))
+    if got.value != signal.SIGKILL:
+        raise OSError(f"the parent-death signal did not stick ({got.value})")
+    if os.getppid() != parent_pid:
+        os._exit(0)  # the parent is gone already: nobody waits for this worker
 
 
 def not_dumpable() -> bool:

@@ -22,7 +22,8 @@ What is refused, and why:
   name any pid of the same uid, with any signal), ioctl TIOCSTI/TIOCLINUX (tty injection).
 - identity: setuid/setgid/setreuid/setregid/setresuid/setresgid/setgroups/setfsuid/
   setfsgid, capset (the uid was dropped before; there is nothing to regain);
-  prctl PR_SET_DUMPABLE (must stay non-dumpable), PR_SET_PTRACER, PR_SET_MM.
+  prctl PR_SET_DUMPABLE (must stay non-dumpable), PR_SET_PDEATHSIG (must die with the zygote),
+  PR_SET_PTRACER, PR_SET_MM.
 - the kernel and the machine: mount, umount2, pivot_root, chroot, the new mount API
   (open_tree, move_mount, fsopen, fsconfig, fsmount, fspick, mount_setattr), setns, unshare,
   bpf, kexec_load, kexec_file_load, init_module, finit_module, delete_module, reboot,
@@ -210,8 +211,8 @@ _RULES: dict[str, _Block] = {
     "ioprio_set": _only_if((0, (1,)), (1, _SELF)),       # IOPRIO_WHO_PROCESS only
     "clone": _threads_only(),
     "clone3": _ret(_errno(errno.ENOSYS)),
-    # PR_SET_DUMPABLE, PR_SET_MM, PR_SET_PTRACER
-    "prctl": _unless(0, (4, 35, 0x59616D61)),
+    # PR_SET_PDEATHSIG (must keep dying with the zygote), PR_SET_DUMPABLE, PR_SET_MM, PR_SET_PTRACER
+    "prctl": _unless(0, (1, 4, 35, 0x59616D61)),
     # F_SETOWN, F_SETSIG, F_SETOWN_EX
     "fcntl": _unless(1, (8, 10, 15)),
     # TIOCSTI, TIOCLINUX, FIOSETOWN, SIOCSPGRP
