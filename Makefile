@@ -23,8 +23,10 @@ setup: $(STAMP)
 proto: setup
 	PYTHON=$(PY) proto/generate.sh
 
+# Stubs current, proto lint (comments, names, units), no breaking change vs the release snapshot.
 proto-check: setup
 	PYTHON=$(PY) proto/generate.sh --check
+	$(PY) proto/lint.py
 
 # Serve locally (no Docker) and run the demo client against it.
 run-local: setup
