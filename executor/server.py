@@ -232,8 +232,13 @@ def build_server(config: ServerConfig) -> RunningServer:
         sessions.shutdown()
         raise OSError(f"could not bind {config.host}:{config.port}")
     server.start()
-    for name in ("", SERVICE_NAME):
-        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+
+    def serving(ok: bool) -> None:  # NOT_SERVING while the zygote restarts (executor/supervisor.py)
+        status = health_pb2.HealthCheckResponse.SERVING if ok else health_pb2.HealthCheckResponse.NOT_SERVING
+        for name in ("", SERVICE_NAME):
+            health_servicer.set(name, status)
+    serving(True)
+    sessions.zygote.on_health = serving
     threading.Thread(target=_track_sessions, args=(sessions, metrics), daemon=True).start()
     if config.metrics_port:
         metrics.serve(config.metrics_port, config.host)

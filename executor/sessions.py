@@ -26,6 +26,7 @@ from executor.oom import oom_kills
 from executor.snapshot import wipe_checkpoint
 from executor.outcome import limit_message
 from executor.worker_handle import WorkerHandle
+from executor.supervisor import ZygoteSupervisor
 from executor.zygote_handle import ZygoteHandle
 
 __all__ = ["SessionManager", "SessionRecord", "SessionSpec", "import_within"]
@@ -100,8 +101,10 @@ class SessionManager:
         self._free_uids = list(range(config.worker_uid_base, config.worker_uid_base + config.max_sessions))
         preload = tuple(dict.fromkeys(config.allowed_imports + config.import_ceiling))
         # Sessions with the default allowlist (no extra imports) adopt a policy the zygote built.
-        self.zygote = ZygoteHandle(preload, default_session={
-            "allowed_imports": list(dict.fromkeys(config.allowed_imports)), "file_access": config.file_access})
+        default_session = {"allowed_imports": list(dict.fromkeys(config.allowed_imports)),
+                           "file_access": config.file_access}
+        self.zygote = ZygoteSupervisor(lambda on_lost: ZygoteHandle(
+            preload, default_session=default_session, on_lost=on_lost))
         self.min_memory_bytes = self.zygote.mapped_bytes + _MEMORY_HEADROOM_BYTES
         if config.limits.memory_bytes < self.min_memory_bytes:
             self.zygote.close()

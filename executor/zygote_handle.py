@@ -7,6 +7,7 @@ import itertools
 import json
 import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -27,8 +28,12 @@ class ZygoteHandle:
     """Starts `python -m executor.zygote` and multiplexes its control socket."""
 
     def __init__(self, preload_imports: tuple[str, ...], on_exit: Callable[[int, int], None] | None = None,
-                 start_timeout_s: float = 60.0, default_session: dict | None = None):
+                 start_timeout_s: float = 60.0, default_session: dict | None = None,
+                 on_lost: Callable[[], None] | None = None):
         self._on_exit = on_exit
+        self._on_lost = on_lost  # called once if the zygote goes away without close()
+        self._closing = False
+        self.gone = threading.Event()  # its control channel has closed
         self._lock = threading.Lock()
         self._pending: dict[int, Future] = {}
         self._spares: collections.deque = collections.deque()  # (ChildProcess, inbox) offered by the zygote
@@ -70,9 +75,13 @@ class ZygoteHandle:
             try:
                 msg, fds = ipc.recv(self._sock, with_fds=2)
             except (OSError, ipc.ChannelClosed, ValueError):
-                log.error("zygote control channel closed", extra={"event": "zygote_lost"})
+                self.gone.set()
                 for fut in list(self._pending.values()):
-                    fut.set_exception(WorkerStartError("the zygote died; the server must be restarted"))
+                    fut.set_exception(WorkerStartError("the zygote died; it is being restarted, retry shortly"))
+                if not self._closing:  # close() is the expected end, not worth a log line
+                    log.error("zygote control channel closed", extra={"event": "zygote_lost"})
+                    if self._on_lost is not None:
+                        self._on_lost()
                 return
             op = msg.get("op")
             if op in ("spare", "spawned"):
@@ -117,6 +126,12 @@ class ZygoteHandle:
                 item[1].close()
 
     def spawn(self, spec: dict, chan_fd: int, ckpt_fd: int) -> Future:
+        try:
+            return self._spawn(spec, chan_fd, ckpt_fd)
+        except (BrokenPipeError, ConnectionResetError) as exc:  # the zygote is gone
+            raise WorkerStartError(f"the zygote is gone ({exc}); it is being restarted, retry shortly") from exc
+
+    def _spawn(self, spec: dict, chan_fd: int, ckpt_fd: int) -> Future:
         """Asks for a worker; the future resolves to its ChildProcess (the only source of its
         pid: the worker's own messages are never trusted for it). The descriptors are
         duplicated into the worker. When a spare takes it, the future is already done."""
@@ -146,9 +161,24 @@ class ZygoteHandle:
         self._pending[req] = fut
         with self._lock:
             ipc.send(self._sock, {"op": "spawn", "req": req, "spec": spec}, fds=[chan_fd, ckpt_fd])
+        if self.gone.is_set() and self._pending.pop(req, None) is not None:  # the reader failed the rest
+            fut.set_exception(WorkerStartError("the zygote died; it is being restarted, retry shortly"))
         return fut
 
+    def abandon(self) -> None:
+        """After the zygote died: its workers die with it (PR_SET_PDEATHSIG); make sure of it
+        through their pidfds, and report them exited, since no zygote will."""
+        self.close()
+        for child in list(self._children.values()):
+            child.signal(signal.SIGKILL)
+            child.set_exited(signal.SIGKILL)  # a wait status: killed by SIGKILL
+        self._children.clear()
+        with self._spare_lock:
+            while self._spares:
+                self._spares.popleft()[1].close()
+
     def close(self) -> None:
+        self._closing = True
         try:
             self._sock.close()
         finally:

@@ -245,3 +245,35 @@ def test_no_process_survives_a_killed_server(tmp_path):
     finally:
         successor.stop()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith("sandcell-")]
+    assert " ERROR " not in successor.log(), "a normal shutdown logged an error:\n" + successor.log()
+
+
+# -- the zygote dies --
+
+def test_zygote_death_flips_health_and_creates_recover(tmp_path):
+    """Kill the zygote: health (the server's and the service's, and the container's
+    healthcheck command) says NOT_SERVING while it restarts; then creates succeed again and an
+    existing session comes back with its state."""
+    import signal
+
+    from executor.healthcheck import main as healthcheck
+    from executor.server import SERVICE_NAME
+    with ExecutorProcess("--log-json", "false", env={"TMPDIR": str(tmp_path)}) as proc, \
+            ExecutorClient(proc.address) as client:
+        kept = client.create_session()
+        kept.execute("x = 41")
+        kept.execute("None")
+        for round_ in range(2):  # the restarted zygote is supervised too
+            zygote = proc.zygote()
+            zygote.send_signal(signal.SIGKILL)
+            _wait(lambda: not client.health() and not client.health(SERVICE_NAME), timeout_s=5,
+                  what="health NOT_SERVING after the zygote died")
+            assert healthcheck(["--address", proc.address]) == 1
+            _wait(lambda: client.health() and client.health(SERVICE_NAME), timeout_s=30, what="health SERVING again")
+            assert proc.zygote().pid != zygote.pid
+            with client.create_session() as s:
+                assert s.execute("1 + 1").value.python() == 2
+            r = kept.execute("x = x + 1\nx")
+            assert r.ok and r.value.python() == 42 + round_ and r.restored, r
+            kept.execute("None")  # the worker takes it once its checkpoint of x is saved
+        assert healthcheck(["--address", proc.address]) == 0
