@@ -1,24 +1,83 @@
-"""The executor's Docker stack (docker/compose.yaml) seen from the host: find a compose
-project's containers, wait until Docker reports them healthy, run commands inside.
+"""The executor's containers seen from the host, through the Docker SDK (`docker` on PyPI):
+connect to the engine with clear errors, find a compose project's containers, wait until
+Docker reports them healthy, run commands inside.
 
-Used by `make run` (`python -m sandcell.container wait PROJECT`), the container tests and
-the benchmark. It reads containers by compose's labels, so it works with compose v1 and v2.
+Used by `make run` (`python -m sandcell.container wait PROJECT`), the launcher
+(sandcell/launcher.py), the container tests and the benchmark. Compose itself has no SDK:
+`run_compose` drives its CLI; everything else reads the engine's API. Containers are found by
+compose's labels, so this works with compose v1 and v2.
 
     python -m sandcell.container wait sandcell --timeout-s 120
 """
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 
-__all__ = ["compose_command", "run_compose", "Stack", "SERVICES"]
+__all__ = ["compose_command", "run_compose", "Stack", "SERVICES", "docker_client", "require_image",
+           "ContainerError", "DockerUnavailable", "ImageNotFound", "ContainerStartError"]
 
 SERVICES = ("executor", "forwarder")
+BUILD_HINT = "make image IMAGE={image}"
+
+
+class ContainerError(RuntimeError):
+    """Base for failures to reach Docker or to start the executor's containers."""
+
+
+class DockerUnavailable(ContainerError):
+    """No Docker engine answers (not installed, not running, or no permission on its socket)."""
+
+
+class ImageNotFound(ContainerError):
+    """The executor image is not in the local engine; the message says how to build it."""
+
+
+class ContainerStartError(ContainerError):
+    """The containers were created but did not come up serving; the message carries their logs."""
+
+
+def _sdk():
+    try:
+        import docker
+    except ImportError:
+        docker = None
+    # In a checkout, the repository's docker/ directory imports as a namespace package when the SDK is missing.
+    if not hasattr(docker, "from_env"):
+        raise DockerUnavailable("the Docker SDK for Python is not installed: pip install 'sandcell[agent]' "
+                                "(or 'docker>=7.1')")
+    return docker
+
+
+def docker_client(timeout_s: float = 60):
+    """A client for the engine named by $DOCKER_HOST (default: the local socket), checked with a
+    ping, so a stopped engine is reported here, in words, and not at the first real call."""
+    docker = _sdk()
+    try:
+        client = docker.from_env(timeout=int(timeout_s))
+        client.ping()
+        return client
+    except docker.errors.DockerException as exc:
+        where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+        raise DockerUnavailable(
+            f"Docker is not reachable at {where} ({exc}). Start the engine (e.g. `sudo systemctl start docker`) "
+            "and make sure this user may use it (the `docker` group), or use the embedded executor "
+            "(executor=\"local\")") from None
+
+
+def require_image(client, image: str):
+    """The image, or ImageNotFound naming the command that builds it."""
+    docker = _sdk()
+    try:
+        return client.images.get(image)
+    except docker.errors.ImageNotFound:
+        raise ImageNotFound(f"the executor image {image!r} is not built: run `{BUILD_HINT.format(image=image)}` "
+                            "in a sandcell checkout") from None
 
 
 def compose_command() -> list[str]:
@@ -41,29 +100,68 @@ def run_compose(compose_dir: str, project: str, *args: str, env: dict | None = N
         raise RuntimeError(f"{' '.join(argv)}: {out.stderr.strip()}")
 
 
-def _docker(*args: str, timeout_s: float = 60) -> str:
-    out = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout_s)
-    if out.returncode:
-        raise RuntimeError(f"docker {' '.join(args)}: {out.stderr.strip()}")
-    return out.stdout
+def exec_in(container, argv: list[str] | tuple[str, ...], timeout_s: float = 60,
+            check: bool = False) -> subprocess.CompletedProcess:
+    """Runs argv inside a running container as its user; stdout/stderr as text. Like
+    `subprocess.run`, raises TimeoutExpired after timeout_s (the process inside is left to
+    finish: Docker has no way to stop one exec) and CalledProcessError with `check`."""
+    result: dict = {}
+
+    def run() -> None:
+        try:
+            result["r"] = container.client.api.exec_create(container.id, list(argv), stdout=True, stderr=True)
+            out, err = container.client.api.exec_start(result["r"]["Id"], demux=True)
+            result["out"] = (out or b"", err or b"")
+        except Exception as exc:  # the container went away under the exec: report like a killed process
+            result["error"] = exc
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(timeout_s)
+    if worker.is_alive():
+        raise subprocess.TimeoutExpired(list(argv), timeout_s)
+    out, err = result.get("out", (b"", str(result.get("error", "")).encode()))
+    code = None
+    if "r" in result:
+        try:
+            code = container.client.api.exec_inspect(result["r"]["Id"]).get("ExitCode")
+        except Exception:  # the container is gone, and the exec's record with it
+            code = None
+    done = subprocess.CompletedProcess(list(argv), 137 if code is None else code,
+                                       out.decode(errors="replace"), err.decode(errors="replace"))
+    if check:
+        done.check_returncode()
+    return done
 
 
 class Stack:
     """The containers of one compose project."""
 
-    def __init__(self, project: str):
+    def __init__(self, project: str, client=None):
         self.project = project
+        self._client = client
 
-    def container(self, service: str) -> str:
-        """The id of the service's container (running or not)."""
-        ids = _docker("ps", "-aq", "--filter", f"label=com.docker.compose.project={self.project}",
-                      "--filter", f"label=com.docker.compose.service={service}").split()
-        if len(ids) != 1:
-            raise LookupError(f"project {self.project!r}: {len(ids)} containers for service {service!r}")
-        return ids[0]
+    @property
+    def client(self):
+        if self._client is None:
+            self._client = docker_client()
+        return self._client
+
+    def container(self, service: str):
+        """The service's container (running or not), a docker-py Container."""
+        found = self.client.containers.list(all=True, filters={"label": [
+            f"com.docker.compose.project={self.project}", f"com.docker.compose.service={service}"]})
+        if len(found) != 1:
+            raise LookupError(f"project {self.project!r}: {len(found)} containers for service {service!r}")
+        return found[0]
 
     def inspect(self, service: str) -> dict:
-        return json.loads(_docker("inspect", self.container(service)))[0]
+        """`docker inspect` of the service's container, as the engine reports it now."""
+        return self.container(service).attrs  # a fresh list() reads current attrs
+
+    def network(self, name: str) -> dict:
+        """`docker network inspect` of a network, by name or id."""
+        return self.client.networks.get(name).attrs
 
     def health(self, service: str) -> str:
         """Docker's health status: starting, healthy, unhealthy; or the state if not running."""
@@ -90,18 +188,18 @@ class Stack:
     def _health_or_none(self, service: str) -> str | None:
         try:
             return self.health(service)
-        except (LookupError, RuntimeError):  # not created yet
+        except (LookupError, _sdk().errors.NotFound):  # not created yet, or replaced meanwhile
             return None
 
     def exec(self, service: str, *argv: str, timeout_s: float = 60, check: bool = False) -> subprocess.CompletedProcess:
         """Run argv inside the service's container, as the container's user."""
-        return subprocess.run(["docker", "exec", self.container(service), *argv], capture_output=True,
-                              text=True, timeout=timeout_s, check=check)
+        return exec_in(self.container(service), argv, timeout_s=timeout_s, check=check)
 
     def logs(self, service: str, tail: int = 50) -> str:
-        out = subprocess.run(["docker", "logs", "--tail", str(tail), self.container(service)],
-                             capture_output=True, text=True, timeout=30)
-        return out.stdout + out.stderr
+        try:
+            return self.container(service).logs(tail=tail).decode(errors="replace")
+        except LookupError as exc:
+            return str(exc)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         took = Stack(args.project).wait_healthy(timeout_s=args.timeout_s)
-    except TimeoutError as exc:
+    except (TimeoutError, ContainerError) as exc:
         print(exc, file=sys.stderr)
         return 1
     print(f"{args.project}: {', '.join(SERVICES)} healthy after {took:.1f} s")
