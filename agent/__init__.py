@@ -17,6 +17,7 @@ from agent.default_tools import (TOOL_MAPPING, DuckDuckGoSearchTool, PythonInter
                                  VisitWebpageTool, WikipediaSearchTool)
 from agent.tool_calling_agent import ToolCallingAgent
 from agent.tools import FinalAnswerTool, Tool, tool
+from sandcell.container import ContainerError, ContainerStartError, DockerUnavailable, ImageNotFound
 
 
 def __getattr__(name):
@@ -45,4 +46,5 @@ __all__ = [
     "AgentError", "ModelError", "AuthenticationError", "ModelNotFoundError", "RateLimitError",
     "AgentParsingError", "AgentToolError", "AgentToolCallError", "AgentToolExecutionError",
     "AgentExecutionError", "AgentMaxStepsError", "ExecutorStartError",
+    "ContainerError", "DockerUnavailable", "ImageNotFound", "ContainerStartError",
 ]

@@ -17,6 +17,7 @@ from rich.panel import Panel
 from rich.rule import Rule
 from rich.text import Text
 from sandcell.client import SandcellError
+from sandcell.container import ContainerError
 
 from agent.code_agent import CodeAgent
 from agent.errors import AgentError, AgentMaxStepsError
@@ -41,9 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--api-base", help="custom endpoint (OpenAI-compatible server, litellm api_base, HF base_url)")
     r.add_argument("--provider", help="Hugging Face inference provider (model type 'inference')")
     r.add_argument("--agent", choices=("code", "tool-calling"), default="code", help="agent kind (default code)")
-    r.add_argument("--executor", metavar="HOST:PORT", default=os.environ.get("SANDCELL_EXECUTOR"),
-                   help="a running executor (default $SANDCELL_EXECUTOR, else an embedded local one); "
-                        "its token comes from $SANDCELL_TOKEN")
+    r.add_argument("--executor", metavar="HOST:PORT|docker|local|auto", default=os.environ.get("SANDCELL_EXECUTOR"),
+                   help="a running executor (its token from $SANDCELL_TOKEN); docker: the hardened container, "
+                        "started for this run; local: an embedded executor process; auto (default, or "
+                        "$SANDCELL_EXECUTOR): docker when Docker answers and the image is built, else local")
     # one value per flag (repeatable): a list-valued flag would swallow the task after it
     r.add_argument("--imports", action="extend", type=_names, default=[], metavar="M1,M2",
                    help="extra modules the code may import, comma-separated, flag repeatable "
@@ -88,6 +90,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     if args.agent == "code":
         agent = CodeAgent(tools, model, executor=args.executor, executor_token=os.environ.get("SANDCELL_TOKEN"),
                           additional_authorized_imports=args.imports, **common)
+        agent.on_executor = lambda text: console.print(Text(text, style="dim"))
     else:
         agent = ToolCallingAgent(tools, model, **common)
     agent.logger = AgentLogger(LogLevel.INFO, console)  # the agent renders its steps on our console
@@ -121,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         return _run(args, console)
-    except (AgentError, SandcellError) as err:
+    except (AgentError, SandcellError, ContainerError) as err:
         console.print(Text(f"error: {type(err).__name__}: {err}", style="bold red"))
         return 1
     except KeyboardInterrupt:

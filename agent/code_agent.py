@@ -10,7 +10,7 @@ from sandcell.client import ExecuteResult, Limits, Session, SessionNotFound, Too
 
 from agent.base_agent import MultiStepAgent, refuse_unsupported
 from agent.errors import AgentError, AgentExecutionError, AgentToolExecutionError
-from agent.executor_conn import ExecutorConnection, open_executor
+from agent.executor_conn import ExecutorConnection, executor_choice, open_executor
 from agent.memory import ActionStep
 from agent.models.base import Model, ToolCall
 from agent.parsing import CODE_TAGS, fix_final_answer_code, parse_code_blobs
@@ -55,13 +55,17 @@ class CodeAgent(MultiStepAgent):
     """Actions are Python code blocks run in a sandboxed executor session.
 
     `executor`: an ExecutorConnection, or "host:port" of a running executor (with
-    `executor_token`), or None to use $SANDCELL_EXECUTOR or start an embedded local executor.
+    `executor_token`), or "docker" (the hardened container, started through the Docker SDK and
+    shared by the process's agents), "local" (an embedded executor process), "auto"; None uses
+    $SANDCELL_EXECUTOR, else "auto" (agent/executor_conn.py `choose_default`).
+    `executor_type`: smolagents' spelling of the same choice ("docker" or "local").
     """
 
     DEFAULT_SYSTEM_PROMPT = CODE_SYSTEM_PROMPT
 
     def __init__(self, tools: Sequence[Any], model: Model, *, executor: ExecutorConnection | str | None = None,
-                 executor_token: str | None = None, additional_authorized_imports: Sequence[str] | None = None,
+                 executor_type: str | None = None, executor_token: str | None = None,
+                 additional_authorized_imports: Sequence[str] | None = None,
                  limits: Limits | None = None, wall_timeout_ms: int | None = None,
                  on_output: Callable[[str, str], None] | None = None,
                  before_execute: Callable[[ActionStep], None] | None = None,
@@ -90,7 +94,8 @@ class CodeAgent(MultiStepAgent):
         self.wall_timeout_ms = wall_timeout_ms
         self.on_output = on_output  # (stream, text) as the sandboxed code prints
         self.before_execute = before_execute  # sees the parsed step before its code runs (live UIs)
-        self._executor_arg, self._executor_token = executor, executor_token
+        self._executor_arg, self._executor_token = executor_choice(executor, executor_type), executor_token
+        self.on_executor: Callable[[str], None] | None = None  # hears which executor was chosen (the CLI says it)
         self._conn: ExecutorConnection | None = executor if isinstance(executor, ExecutorConnection) else None
         self._owns_conn = False
         self.session: Session | None = None
@@ -101,7 +106,8 @@ class CodeAgent(MultiStepAgent):
             return self.session
         if self._conn is None:
             address = self._executor_arg if isinstance(self._executor_arg, str) else None
-            self._conn = open_executor(address, self._executor_token, imports=self.additional_authorized_imports)
+            self._conn = open_executor(address, self._executor_token, imports=self.additional_authorized_imports,
+                                       announce=self.on_executor)
             self._owns_conn = True
         specs = [ToolSpec(t.name, t.description, t.parameters_schema(), t.output_type)
                  for t in self.tools.values() if t.name != "final_answer"]  # a sandbox builtin

@@ -29,6 +29,15 @@ def _container() -> dict | None:
         return {"error": f"{type(exc).__name__}: {exc}"}
 
 
+def _agent_start() -> dict:
+    """Agent start → first execute, embedded vs docker (bench/agent_start.py)."""
+    try:
+        from bench.agent_start import measure
+        return measure()
+    except Exception as exc:  # no engine or no image: the embedded figure alone is still worth having
+        return {"error": f"{type(exc).__name__}: {exc}"}
+
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 _MARK_START, _MARK_END = "<!-- bench:start -->", "<!-- bench:end -->"
 
@@ -79,6 +88,7 @@ def main() -> int:
     compat = measure_compat()
     results["compat"] = {"snippets": compat["snippets"], "sandcell_pct": compat["sandcell_pct"],
                          "smolagents_pct": compat["smolagents_pct"]}
+    results["agent_start"] = _agent_start()
     container = _container()
     if container:
         results["container"] = container
@@ -115,6 +125,12 @@ def table(r: dict) -> str:
         c = r["compat"]
         rows.append((f"agent code unchanged ({c['snippets']} snippets)",
                      f"{c['sandcell_pct']:.1f}% (smolagents {c['smolagents_pct']:.1f}%)", "≥ 99%"))
+    a = r.get("agent_start", {})
+    if "docker_s_p50" in a:
+        rows.append(("agent start → first execute, embedded / docker p50",
+                     f"{a['embedded_s_p50']:.2f} / {a['docker_s_p50']:.2f} s ({a['docker_vs_embedded']}×)", ""))
+    elif "error" in a:
+        rows.append(("agent start → first execute", a["error"][:60], ""))
     if "container" in r:
         for key, value in r["container"].items():
             rows.append((f"container {key}", str(value), ""))

@@ -86,7 +86,8 @@ def test_sigterm_closes_the_session_and_stops_the_embedded_executor(llm):
     llm.script(text("<code>\nimport time\nprint('working')\ntime.sleep(60)\n"))
     env = {**os.environ, "OPENAI_API_KEY": "sk-cli", "OPENAI_BASE_URL": llm.base_url}
     env.pop("SANDCELL_EXECUTOR", None)  # no running executor: the CLI starts its own
-    proc = subprocess.Popen([sys.executable, "-m", "agent", "run", "t", "--model-type", "openai", "--model", "m"],
+    proc = subprocess.Popen([sys.executable, "-m", "agent", "run", "t", "--model-type", "openai", "--model", "m",
+                             "--executor", "local"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)

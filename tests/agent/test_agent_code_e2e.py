@@ -226,7 +226,7 @@ def test_embedded_local_executor_is_started_and_cleaned_up(monkeypatch):
     monkeypatch.delenv("SANDCELL_EXECUTOR", raising=False)
     # json is outside the server's default allowlist: the embedded executor's ceiling must admit it
     model = FakeModel(code("import json, math\nfinal_answer(json.loads(json.dumps(math.factorial(5))))"))
-    agent = CodeAgent([], model, additional_authorized_imports=["json"])
+    agent = CodeAgent([], model, executor="local", additional_authorized_imports=["json"])
     try:
         assert agent.run("5!") == 120
         conn = agent._conn
