@@ -15,6 +15,7 @@ from agent.monitor import AgentLogger, LogLevel
 from agent.prompts import PromptTemplates, populate_template
 from agent.default_tools import (TOOL_MAPPING, DuckDuckGoSearchTool, PythonInterpreterTool, UserInputTool,
                                  VisitWebpageTool, WikipediaSearchTool)
+from agent.hub import ToolCollection, load_tool
 from agent.tool_calling_agent import ToolCallingAgent
 from agent.tools import FinalAnswerTool, Tool, tool
 from sandcell.container import ContainerError, ContainerStartError, DockerUnavailable, ImageNotFound
@@ -25,6 +26,12 @@ def __getattr__(name):
     if name == "TransformersModel":
         from agent.models.transformers_model import TransformersModel
         return TransformersModel
+    if name == "MCPClient":
+        from agent.mcp_client import MCPClient
+        return MCPClient
+    if name == "GradioUI":
+        from agent.web_ui import GradioUI
+        return GradioUI
     if name == "SandcellExecutor":
         from agent.smolagents_adapter import SandcellExecutor
         return SandcellExecutor
@@ -40,6 +47,7 @@ __all__ = [
     "LogLevel", "AgentLogger", "PromptTemplates", "populate_template",
     "Tool", "tool", "FinalAnswerTool", "DuckDuckGoSearchTool", "VisitWebpageTool", "WikipediaSearchTool",
     "PythonInterpreterTool", "UserInputTool", "TOOL_MAPPING",
+    "ToolCollection", "load_tool", "MCPClient",
     "AgentMemory", "SystemPromptStep", "TaskStep", "PlanningStep", "ActionStep", "FinalAnswerStep",
     "RunResult", "Timing",
     "ExecutorConnection", "open_executor", "SandcellExecutor",

@@ -11,7 +11,8 @@ from typing import Any
 
 from agent.errors import AgentToolCallError
 
-__all__ = ["Tool", "tool", "FinalAnswerTool", "validate_arguments", "inputs_schema", "AUTHORIZED_TYPES", "as_tool"]
+__all__ = ["Tool", "tool", "FinalAnswerTool", "validate_arguments", "inputs_schema", "AUTHORIZED_TYPES", "as_tool",
+           "input_from_json_schema"]
 
 # smolagents' list: JSON's types, plus image and audio (objects that only live in this process)
 AUTHORIZED_TYPES = ("string", "boolean", "integer", "number", "image", "audio", "array", "object", "any", "null")
@@ -101,6 +102,46 @@ class Tool:
     def __repr__(self) -> str:
         return f"<Tool {self.name}>"
 
+    # ---- sharing as code (agent.hub does the work) ----
+    def to_dict(self) -> dict[str, Any]:
+        """{"name", "code", "requirements"}: the tool as self-contained source, as smolagents has it."""
+        from agent.hub import tool_to_dict
+        return tool_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, tool_dict: dict[str, Any], **kwargs: Any) -> "Tool":
+        if "code" not in tool_dict:
+            raise ValueError("a tool dict needs a 'code' key with the tool's source")
+        return cls.from_code(tool_dict["code"], **kwargs)
+
+    @classmethod
+    def from_code(cls, tool_code: str, **kwargs: Any) -> "Tool":
+        """Runs the code *in this process* and returns the tool it defines."""
+        from agent.hub import tool_from_code
+        return tool_from_code(tool_code, **kwargs)
+
+    def save(self, output_dir: Any, tool_file_name: str = "tool", make_gradio_app: bool = False) -> None:
+        """Writes tool.py and requirements.txt (there is no Gradio demo app to write here)."""
+        from agent.hub import save_tool
+        save_tool(self, output_dir, tool_file_name)
+
+    def push_to_hub(self, repo_id: str, commit_message: str = "Upload tool", private: bool | None = None,
+                    token: Any = None, create_pr: bool = False) -> Any:
+        from agent.hub import push_tool_to_hub
+        return push_tool_to_hub(self, repo_id, commit_message, private, token, create_pr)
+
+    @classmethod
+    def from_hub(cls, repo_id: str, token: str | None = None, trust_remote_code: bool = False,
+                 **kwargs: Any) -> "Tool":
+        from agent.hub import tool_from_hub
+        return tool_from_hub(repo_id, token=token, trust_remote_code=trust_remote_code, **kwargs)
+
+    @staticmethod
+    def from_langchain(langchain_tool: Any) -> "Tool":
+        """A LangChain tool (langchain-core's BaseTool) as one of ours."""
+        from agent.langchain_tools import from_langchain
+        return from_langchain(langchain_tool)
+
 
 def inputs_schema(inputs: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """JSON Schema for a smolagents-style `inputs` mapping; types JSON lacks (image, audio) stay open."""
@@ -113,6 +154,21 @@ def inputs_schema(inputs: dict[str, dict[str, Any]]) -> dict[str, Any]:
         props[arg] = p
     required = [a for a, s in inputs.items() if not s.get("nullable")]
     return {"type": "object", "properties": props, "required": required}
+
+
+def input_from_json_schema(prop: dict[str, Any], required: bool) -> dict[str, Any]:
+    """One `inputs` entry from a JSON Schema property (MCP and LangChain describe tools so);
+    an optional or null-admitting property becomes nullable, unknown types "any"."""
+    t = prop.get("type")
+    alternatives = t if isinstance(t, list) else [p.get("type") for p in prop.get("anyOf", [])] if t is None else [t]
+    kinds = [k for k in alternatives if k != "null"]
+    required = required and len(kinds) == len(alternatives)
+    t = kinds[0] if len(kinds) == 1 else "any"
+    spec = {"type": t if t in AUTHORIZED_TYPES else "any",
+            "description": prop.get("description") or prop.get("title") or ""}
+    if not required:
+        spec["nullable"] = True
+    return spec
 
 
 def _py_type(spec: dict[str, Any]) -> str:
