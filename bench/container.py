@@ -7,16 +7,14 @@ one is coarse). Each run is a fresh project, torn down afterwards.
 """
 from __future__ import annotations
 
-import json
 import os
 import socket
 import statistics
-import subprocess
 import time
 from pathlib import Path
 
 from sandcell.client import ExecutorClient
-from sandcell.container import Stack, run_compose
+from sandcell.container import Stack, docker_client, require_image, run_compose
 
 __all__ = ["measure"]
 
@@ -31,10 +29,7 @@ def _free_port() -> int:
 
 
 def _image_size_mib() -> float:
-    out = subprocess.run(["docker", "image", "inspect", IMAGE], capture_output=True, text=True, timeout=30)
-    if out.returncode:
-        raise RuntimeError(f"no image {IMAGE}: run `make image` ({out.stderr.strip()})")
-    return json.loads(out.stdout)[0]["Size"] / (1 << 20)
+    return require_image(docker_client(), IMAGE).attrs["Size"] / (1 << 20)  # ImageNotFound says how to build it
 
 
 def _serving(address: str) -> bool:

@@ -1,7 +1,7 @@
 """One definition of the container hardening (sandcell/hardening.py), and every place that
 expresses it checked against it, so they cannot drift: docker/compose.yaml here (statically,
 no Docker needed); the running compose stack and the SDK launcher's containers as Docker
-applied them in tests/docker/test_hardening_applied.py. The Kubernetes pod spec reuses
+applied them in tests/docker/test_launcher.py. The Kubernetes pod spec reuses
 `pod_container_drift` the same way.
 """
 from __future__ import annotations
@@ -62,7 +62,7 @@ def test_compose_network_with_egress_is_caught(compose):
 def test_launcher_spec_carries_every_setting():
     """The SDK launcher's spec is built from the definition; this pins how each setting is
     spelled for docker-py, so a changed setting changes the spec (the applied result is
-    checked on real containers in tests/docker/test_hardening_applied.py)."""
+    checked on real containers in tests/docker/test_launcher.py)."""
     spec = sdk_run_kwargs("executor")
     assert spec["user"] == "10001:10001" and spec["read_only"] is True and spec["init"] is True
     assert spec["cap_drop"] == ["ALL"] and spec["cap_add"] is None
