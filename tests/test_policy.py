@@ -272,6 +272,8 @@ WIDE_ESCAPES = {
     "dataclass annotation injection": (
         "import dataclasses\nC = type('C', (), {'__annotations__': {'x=print(open)': int}})\n"
         "dataclasses.dataclass(C)", "not a valid identifier"),
+    "dataclass dunder field becomes __match_args__": (
+        "import dataclasses\nC = dataclasses.make_dataclass('C', ['__globals__'])", "__globals__"),
     "string.Formatter walk": ("import string\nstring.Formatter().format('{0.__class__}', 1)", "__class__"),
     "attrgetter dunder": ("import operator\noperator.attrgetter('__class__.__base__')(1)", "__base__"),
     "attrgetter second name": ("import operator\noperator.attrgetter('real', '__mro__')", "__mro__"),
@@ -381,10 +383,12 @@ def test_ordinary_exceptions_are_still_caught(policy):
                        "except* ValueError as eg:\n    r = len(eg.exceptions)\nr") == 1
 
 
-def test_final_answer_shadowed_as_parameter_is_local_only(policy):
-    # A parameter of that name shadows it inside the function only; the cell still ends.
-    with pytest.raises(FinalAnswerSignal):
-        run(policy, "def f(final_answer=1):\n    return final_answer\nf()\nfinal_answer(f())")
+@pytest.mark.parametrize("params", ["final_answer", "final_answer, /", "*, final_answer", "*final_answer",
+                                    "**final_answer", "x=1, /, *final_answer"])
+def test_final_answer_is_refused_as_a_parameter(policy, params):
+    # Like every other binding: a parameter of that name would shadow it inside the body.
+    assert_blocked(policy, f"def f({params}):\n    return 1", "final_answer")
+    assert_blocked(policy, f"g = lambda {params}: 1", "final_answer")
 
 
 # -- errors carry the position and every problem --
@@ -558,7 +562,8 @@ def test_loops_compile_without_per_operation_guards(policy):
             if isinstance(const, types.CodeType):
                 out |= names(const)
         return out
-    assert not [n for n in names(cell.body) if n.startswith("_sc_")]
+    # (the class body's namespace check runs once per class statement, not per operation)
+    assert not [n for n in names(cell.body) if n.startswith("_sc_") and n != "_sc_class_namespace"]
 
 
 def test_the_strptime_helper_is_only_there_for_the_modules_that_need_it(workdir):
@@ -567,17 +572,37 @@ def test_the_strptime_helper_is_only_there_for_the_modules_that_need_it(workdir)
     assert isinstance(assert_blocked(bare, "import _strptime", "'_strptime'"), ModuleNotAllowed)
 
 
-@pytest.mark.parametrize("src", ["type Pair = tuple[int, int]", "def first[T](xs: list[T]) -> T:\n    return xs[0]",
-                                 "class Box[T]:\n    pass", "type X = ().__class__"])
-def test_type_parameter_syntax_is_refused_clearly(policy, src):
-    """PEP 695 (3.12+) scopes are evaluated lazily, outside the checks a cell gets; the policy
-    refuses the syntax and says so (on 3.11 it is not Python at all)."""
-    if sys.version_info < (3, 12):
-        with pytest.raises(SyntaxError):
-            run(policy, src)
-    else:
-        with pytest.raises(PolicyViolation, match="not supported in the sandbox"):
-            run(policy, src)
+PEP695 = {
+    "generic function": ("def first[T](xs: list[T]) -> T:\n    return xs[0]\n"
+                         "(first([3, 4]), first.__name__, [p.__name__ for p in first.__type_params__])"),
+    "generic class": ("class Box[T]:\n    def __init__(self, v: T):\n        self.v = v\n"
+                      "(Box(2).v, Box[int].__args__ == (int,), Box.__type_params__[0].__name__)"),
+    "bounded and variadic": ("def f[T: (int, str), *Ts, **P](x: T) -> T:\n    return x\n"
+                             "[p.__name__ for p in f.__type_params__]"),
+    "type alias": "type Pair = tuple[int, int]\ntype Tree[T] = T | list[Tree[T]]\n(Pair.__name__, str(Tree[int]))",
+}
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="PEP 695 syntax exists from Python 3.12")
+@pytest.mark.parametrize("src", PEP695.values(), ids=PEP695.keys())
+def test_type_parameter_syntax_runs_like_plain_python(policy, src):
+    plain: dict = {}
+    body, last = src.rsplit("\n", 1)
+    exec(body, plain)
+    assert run(policy, src) == eval(last, plain)
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="PEP 695 syntax exists from Python 3.12")
+@pytest.mark.parametrize("src,needle", [
+    ("type X = ().__class__.__base__", "__base__"),
+    ("def f[_sc_T](): pass", "_sc_"),
+    ("class C[final_answer]: pass", "final_answer"),
+    ("def f[T: ().__class__.__subclasses__](): pass", "__subclasses__"),
+    ("type A[**_sc_P] = int", "_sc_"),
+    ("type final_answer = int", "final_answer"),
+])
+def test_type_parameter_syntax_gets_the_same_checks(policy, src, needle):
+    assert_blocked(policy, src, needle)
 
 
 def test_allowing_the_strptime_helper_explicitly_keeps_strptime_working(workdir):

@@ -4,17 +4,20 @@ else is checked once at compile time, so ordinary code runs at native speed."""
 from __future__ import annotations
 
 import _string
+import enum
 import sys
+import types
 from collections import UserString
 from types import ModuleType
 
 from executor.policy.errors import FinalAnswerSignal, PolicyViolation
-from executor.policy.names import (FORBIDDEN_CALLS, FORBIDDEN_NAMES, attr_problem,
-                                   attr_write_problem, format_field_problem, plain_str)
+from executor.policy.names import (FORBIDDEN_CALLS, FORBIDDEN_NAMES, SLOT_SETTERS, attr_problem,
+                                   attr_write_problem, format_field_problem, match_attr_problem,
+                                   plain_str)
 
 __all__ = ["guarded_getattr", "guarded_setattr", "guarded_delattr", "guarded_hasattr",
            "guarded_vars", "instance_dict", "format_attr", "check_template", "final_check",
-           "unavailable"]
+           "unavailable", "slot_setter", "match_classes", "class_namespace"]
 
 _FORMAT_METHODS = ("format", "format_map")
 _checked_templates: dict[str, None] = {}
@@ -143,6 +146,8 @@ def guarded_getattr(obj, name, *default):
         raise AttributeError(problem)
     if name in _FORMAT_METHODS:
         return format_attr(obj, name, *default)
+    if name in SLOT_SETTERS:
+        return slot_setter(obj, name, *default)
     return getattr(obj, name, *default)
 
 
@@ -188,3 +193,84 @@ def unavailable(name: str):
         raise PolicyViolation(f"{name}() is not available in the sandbox; {hint}")
     stub.__name__ = stub.__qualname__ = name
     return stub
+
+
+# -- object.__setattr__ & co.: the write checks of setattr(), for calls the compiler can't see --
+_SLOT_WRAPPERS = (types.WrapperDescriptorType, types.MethodWrapperType)
+
+
+def slot_setter(obj, name: str, *default):
+    """`obj.__setattr__` / `obj.__delattr__` (the compiler routes reads here): the built-in
+    slot, wrapped so the attribute name it is called with passes the checks of setattr().
+    A class's own Python __setattr__ is returned as is: its body is checked code."""
+    method = getattr(obj, name, *default)
+    if not isinstance(method, _SLOT_WRAPPERS):
+        return method
+    at = 0 if isinstance(method, types.MethodWrapperType) else 1  # bound: (name, ...)
+
+    def checked(*args):
+        if len(args) > at:
+            attr = plain_str(args[at])
+            problem = attr_write_problem(attr)
+            if problem:
+                raise AttributeError(problem)
+            args = (*args[:at], attr, *args[at + 1:])
+        return method(*args)
+    checked.__name__ = checked.__qualname__ = name
+    return checked
+
+
+# -- class patterns: `case C(x, y)` reads the attributes named by C.__match_args__ --
+_TYPE_DICT = type.__dict__["__dict__"].__get__
+_TYPE_MRO = type.__dict__["__mro__"].__get__
+
+
+def _check_match_class(cls) -> None:
+    if not isinstance(cls, type):
+        return  # the match statement itself raises "called match pattern must be a class"
+    # Read without running any code of the class or its metaclass: only what is in the
+    # dicts along the MRO, which user code can no longer change once the class exists
+    # (dunder writes are refused, and dataclasses only add names checked like these).
+    names = None
+    for klass in _TYPE_MRO(cls):
+        names = _TYPE_DICT(klass).get("__match_args__")
+        if names is not None:
+            break
+    # __getattr__ on the metaclass answers only when the MRO holds no __match_args__.
+    hooks = ("__match_args__", "__getattribute__") + (("__getattr__",) if names is None else ())
+    for meta in _TYPE_MRO(type(cls)):
+        if meta is not type and meta is not object and any(h in _TYPE_DICT(meta) for h in hooks):
+            raise TypeError(f"a class pattern cannot use {cls.__name__} in the sandbox: its "
+                            f"metaclass computes class attributes ({', '.join(hooks)})")
+    if names is None:
+        return
+    if type(names) is not tuple or not all(type(n) is str for n in names):
+        raise TypeError(f"{cls.__name__}.__match_args__ must be a tuple of attribute names")
+    for name in names:
+        problem = match_attr_problem(name)
+        if problem:
+            raise AttributeError(problem)
+
+
+def match_classes(*classes) -> types.SimpleNamespace:
+    """The classes of one case's positional class patterns, checked, as attributes c0, c1...
+    The compiler binds the result to a hidden name, so the case matches against exactly
+    the classes checked here (a dotted name could resolve to another one the second time)."""
+    for cls in classes:
+        _check_match_class(cls)
+    return types.SimpleNamespace(**{f"c{i}": cls for i, cls in enumerate(classes)})
+
+
+# -- class bodies: hidden names are looked up in the class namespace first --
+_TRUSTED_NAMESPACES = frozenset({dict, *(getattr(enum, n) for n in ("_EnumDict", "EnumDict")
+                                        if hasattr(enum, n))})
+
+
+def class_namespace() -> None:
+    """First statement of every class body. A metaclass's __prepare__ may hand the body any
+    mapping, which would then answer the lookups of the guard names the compiler emits;
+    only the namespaces of `type` and of the stdlib's enum are accepted."""
+    namespace = sys._getframe(1).f_locals
+    if type(namespace) not in _TRUSTED_NAMESPACES:
+        raise TypeError("a metaclass __prepare__ returning a custom namespace is not supported "
+                        "in the sandbox; use a plain class body")

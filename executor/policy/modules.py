@@ -24,6 +24,14 @@ _C_HELPERS = {
                                          "_strptime_datetime_date", "_strptime_datetime_time")),
 }
 
+# Modules the interpreter imports for its own use while running sandboxed code: PEP 695
+# generic classes and aliases make C code call typing's helpers. Such imports come through
+# PyImport_Import, which calls the frame's __import__ with a *list* fromlist (compiled code
+# passes None or a tuple, and user code cannot call the hook itself) and then takes the
+# module from sys.modules, discarding what the hook returned: so the hook lets the import
+# happen and hands back nothing of it.
+_INTERPRETER_IMPORTS = frozenset({"typing"})
+
 
 class Allowlist:
     """Patterns `pkg` (that module only) and `pkg.*` (the package and everything under it)."""
@@ -111,6 +119,9 @@ class ModuleGate:
         """Stands in for builtins.__import__ for everything user code imports."""
         if level:
             raise ImportError("relative imports are not available in the sandbox; import modules by name")
+        if type(fromlist) is list and name in _INTERPRETER_IMPORTS:
+            importlib.import_module(name)
+            return types.ModuleType(name)
         # Exact strs only: the allowlist and the copies are dicts keyed by name, which a str
         # subclass with a forged __hash__/__eq__ could otherwise match as an allowed module.
         name = plain_str(name, "module name")
@@ -140,6 +151,8 @@ class ModuleGate:
     def preload_c_helpers(self) -> None:
         """Build the helper copies the allowed modules will need (a jailed worker can't read
         module files, and forks share what the zygote built)."""
+        for name in _INTERPRETER_IMPORTS:
+            importlib.import_module(name)
         for name in _C_HELPERS:
             if self._helper_wanted(name):
                 self._c_helper(name)

@@ -2,8 +2,9 @@
 checks (transformer) and the run-time guards (getattr & co.), so both say the same thing."""
 from __future__ import annotations
 
-__all__ = ["GUARD_PREFIX", "READ_DUNDERS", "attr_problem", "attr_write_problem",
-           "format_field_problem", "is_dunder", "plain_str", "FORBIDDEN_NAMES", "FORBIDDEN_CALLS"]
+__all__ = ["GUARD_PREFIX", "READ_DUNDERS", "SLOT_SETTERS", "attr_problem", "attr_write_problem",
+           "format_field_problem", "match_attr_problem", "is_dunder", "plain_str",
+           "FORBIDDEN_NAMES", "FORBIDDEN_CALLS"]
 
 # Hidden helpers the transformer emits live under this prefix; user code may not name them.
 GUARD_PREFIX = "_sc_"
@@ -20,6 +21,7 @@ _REFLECTED = [f"{p}{op}" for p in ("r", "i") for op in
 _PLAIN = """
     init new name qualname doc class module setattr post_init slots annotations all version
     dataclass_fields match_args cause context suppress_context notes init_subclass set_name
+    type_params value args origin parameters bound constraints
 """.split()
 
 # Dunders that are harmless to read: protocol methods and descriptive metadata. Every other
@@ -28,6 +30,12 @@ _PLAIN = """
 READ_DUNDERS = frozenset(f"__{n}__" for n in _PROTOCOL + _REFLECTED + _PLAIN)
 # Dunders user code may assign on an object (functools.wraps-style renaming).
 WRITE_DUNDERS = frozenset({"__doc__", "__name__", "__qualname__"})
+
+# `object.__setattr__(obj, name, value)` writes like setattr(): reads of these go through a
+# guard that applies the write checks to `name` (they stay readable: `super().__setattr__`).
+SLOT_SETTERS = ("__setattr__", "__delattr__")
+# Methods whose value is itself a way around a check (a bound str.format walks attributes).
+_CHECKED_METHODS = frozenset({"format", "format_map", *SLOT_SETTERS})
 
 # Non-dunder attributes that expose frames, code or the caller's globals.
 _INTERNALS = frozenset("""
@@ -84,6 +92,17 @@ def attr_write_problem(name: str) -> str | None:
         return (f"assigning or deleting attribute {name!r} is not allowed in the sandbox; "
                 "store your data in ordinary attributes instead")
     return attr_problem(name)
+
+
+def match_attr_problem(name: str) -> str | None:
+    """Why a class pattern may not read attribute `name` (a keyword, or a name listed in the
+    class's __match_args__): the rules of obj.name, and none of the methods the compiler
+    routes through a guard, since a pattern hands out the raw value."""
+    problem = attr_problem(name)
+    if problem is None and name not in _CHECKED_METHODS:
+        return None
+    return (f"a class pattern cannot read attribute {name!r} in the sandbox; "
+            f"match the object, then use obj.{name} in the case body" if problem is None else problem)
 
 
 def format_field_problem(name: str) -> str | None:

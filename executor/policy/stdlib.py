@@ -152,6 +152,9 @@ def _patch_dataclasses() -> None:
         for name in names:
             if type(name) is not str or not name.isidentifier() or keyword.iskeyword(name):
                 raise TypeError(f"dataclass field name {name!r} is not a valid identifier")
+            # Field names become __match_args__, which class patterns read attributes by.
+            if attr_problem(name) and sandbox_globals() is not None:
+                raise TypeError(f"dataclass field name {name!r} is not allowed in the sandbox")
         return stock(cls, *args, **kwargs)
 
     dataclasses._process_class = _process_class

@@ -5,8 +5,11 @@ in-place operation through a run-time guard, and rejects every name starting wit
 costs 2-10x on loops and breaks ordinary code (`self._x`). We keep its framework (error
 collection and, above all, the rule that an AST node type without a reviewed visitor is
 rejected, so new syntax is never trusted by accident) and replace the guards with
-compile-time checks on names, plus two rewrites: `x.format`/`x.format_map` go through a
-checked formatter, and every except handler first re-raises a pending final_answer().
+compile-time checks on names, plus a few rewrites where the check needs a run-time value:
+`x.format`/`x.format_map` go through a checked formatter, `x.__setattr__`/`__delattr__`
+through the write checks, class patterns through a check of `__match_args__`, every class
+body starts by vetting its namespace, and every except handler first re-raises a pending
+final_answer(). Which node classes are accepted, checked or refused: executor.policy.nodes.
 """
 from __future__ import annotations
 
@@ -14,28 +17,28 @@ import ast
 
 from RestrictedPython.transformer import RestrictingNodeTransformer, copy_locations
 
-from executor.policy.names import (FORBIDDEN_NAMES, GUARD_PREFIX, READ_DUNDERS, attr_problem,
-                                   attr_write_problem, is_dunder)
+from executor.policy.names import (FORBIDDEN_NAMES, GUARD_PREFIX, READ_DUNDERS, SLOT_SETTERS,
+                                   attr_problem, attr_write_problem, is_dunder, match_attr_problem)
+from executor.policy.nodes import CHECKED, PLAIN, REFUSED
 
-__all__ = ["CellTransformer", "FORMAT_GUARD", "FINAL_CHECK", "INSTANCE_DICT"]
+__all__ = ["CellTransformer", "FORMAT_GUARD", "FINAL_CHECK", "INSTANCE_DICT", "SLOT_SETTER",
+           "MATCH_CLASSES", "MATCH_PINNED", "CLASS_NAMESPACE", "HOOKS"]
 
 FORMAT_GUARD = GUARD_PREFIX + "format_attr"
 INSTANCE_DICT = GUARD_PREFIX + "instance_dict"
 FINAL_CHECK = GUARD_PREFIX + "final_check"
+SLOT_SETTER = GUARD_PREFIX + "slot_setter"
+MATCH_CLASSES = GUARD_PREFIX + "match_classes"
+CLASS_NAMESPACE = GUARD_PREFIX + "class_namespace"
+# The one name the compiler binds in user scopes: a case's checked classes (guards.match_classes).
+MATCH_PINNED = GUARD_PREFIX + "mc"
+# Every hook the compiler calls; the policy puts them in the builtins.
+HOOKS = (FORMAT_GUARD, INSTANCE_DICT, FINAL_CHECK, SLOT_SETTER, MATCH_CLASSES, CLASS_NAMESPACE)
 _FORMAT_METHODS = ("format", "format_map")
 
-# Node types accepted as they are: reviewed, they carry no way around the checks below
-# (names, attributes and imports are handled by the visitors further down).
-_PLAIN = """
-    Module Expression Expr Pass Break Continue Return Delete Assign AugAssign AnnAssign
-    For AsyncFor While If With AsyncWith withitem Raise Try TryStar Assert Import
-    Global Nonlocal Lambda arguments keyword IfExp Dict Set List Tuple Starred Slice
-    ListComp SetComp DictComp GeneratorExp comprehension Await Yield YieldFrom
-    Compare Call Subscript Constant JoinedStr FormattedValue NamedExpr BoolOp BinOp UnaryOp
-    Load Store Del And Or Add Sub Mult MatMult Div Mod Pow LShift RShift BitOr BitXor BitAnd
-    FloorDiv Invert Not UAdd USub Eq NotEq Lt LtE Gt GtE Is IsNot In NotIn
-    Match match_case MatchValue MatchSingleton MatchSequence MatchClass MatchOr
-""".split()
+
+def _call(hook: str, *args: ast.expr) -> ast.Call:
+    return ast.Call(func=ast.Name(hook, ast.Load()), args=list(args), keywords=[])
 
 
 class CellTransformer(RestrictingNodeTransformer):
@@ -45,6 +48,7 @@ class CellTransformer(RestrictingNodeTransformer):
         super().__init__()
         self.reserved = reserved_names
         self.problems: list[tuple[int | None, str]] = []
+        self._class_body = False  # visiting the statements directly in a class body
 
     # -- framework hooks --
     def error(self, node, info):
@@ -56,9 +60,13 @@ class CellTransformer(RestrictingNodeTransformer):
     def not_allowed(self, node):
         self.error(node, f"{type(node).__name__} syntax is not supported in the sandbox")
 
-    # -- names --
+    def generic_visit(self, node):
+        self.not_allowed(node)  # default deny: a node class not in executor.policy.nodes
+        return node
+
+    # -- names: every place the language binds one --
     def _check_binding(self, node, name: str | None) -> None:
-        """A name being assigned, defined, imported or caught."""
+        """A name being assigned, defined, imported, caught, declared or taken as a parameter."""
         if name is None:
             return
         if name in self.reserved:
@@ -84,7 +92,7 @@ class CellTransformer(RestrictingNodeTransformer):
         return node
 
     def visit_arg(self, node: ast.arg):
-        self._check_identifier(node, node.arg)
+        self._check_binding(node, node.arg)
         return self.node_contents_visit(node)
 
     def visit_alias(self, node: ast.alias):
@@ -92,18 +100,48 @@ class CellTransformer(RestrictingNodeTransformer):
             self._check_binding(node, node.asname or node.name.split(".")[0])
         return node
 
+    def _visit_declaration(self, node):
+        for name in node.names:
+            self._check_binding(node, name)
+        return node
+
+    visit_Global = visit_Nonlocal = _visit_declaration
+
     def visit_ImportFrom(self, node: ast.ImportFrom):
         if node.level:
             self.error(node, "relative imports are not available in the sandbox; import modules by name")
         return self.node_contents_visit(node)
 
     def _visit_def(self, node):
-        if not (is_dunder(node.name) and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))):
-            self._check_binding(node, node.name)  # any dunder method may be defined
-        return self.node_contents_visit(node)
+        in_class = self._class_body
+        if not (in_class and is_dunder(node.name) and not isinstance(node, ast.ClassDef)):
+            self._check_binding(node, node.name)  # any dunder method may be defined in a class
+        self._class_body = isinstance(node, ast.ClassDef)
+        try:
+            node = self.node_contents_visit(node)
+        finally:
+            self._class_body = in_class
+        if isinstance(node, ast.ClassDef):
+            # `(lambda: hook)()()`: the lambda finds the hook in the globals or builtins, never
+            # in the class namespace it is about to vet.
+            check = ast.Expr(ast.Call(ast.Call(ast.Lambda(_NO_ARGS, ast.Name(CLASS_NAMESPACE, ast.Load())),
+                                               [], []), [], []))
+            first = node.body[0]
+            copy_locations(check, first)
+            docstring = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) \
+                and isinstance(first.value.value, str)
+            node.body.insert(1 if docstring else 0, check)
+        return node
 
     visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = _visit_def
 
+    def _visit_type_param(self, node):
+        self._check_binding(node, node.name)
+        return self.node_contents_visit(node)
+
+    visit_TypeVar = visit_ParamSpec = visit_TypeVarTuple = _visit_type_param
+
+    # -- structural pattern matching: captures bind names, class patterns read attributes --
     def visit_MatchAs(self, node):
         self._check_binding(node, node.name)
         return self.node_contents_visit(node)
@@ -116,41 +154,87 @@ class CellTransformer(RestrictingNodeTransformer):
         self._check_binding(node, node.rest)
         return self.node_contents_visit(node)
 
+    def visit_MatchClass(self, node: ast.MatchClass):
+        for name in node.kwd_attrs:  # `case C(attr=x)` reads obj.attr
+            problem = match_attr_problem(name)
+            if problem:
+                self.error(node, problem)
+        return self.node_contents_visit(node)
+
+    def visit_Match(self, node: ast.Match):
+        """Positional class patterns read the attributes the class's __match_args__ names,
+        known only at run time. Before each case that has some, a case that never matches
+        checks those classes (guards.match_classes) and binds them to a hidden name, which
+        the patterns then use: `case C(x):` becomes `case _ if (_sc_mc := check(C)) is None:
+        pass` followed by `case _sc_mc.c0(x):`."""
+        node = self.node_contents_visit(node)
+        cases = []
+        for case in node.cases:
+            positional = [p for p in ast.walk(case.pattern) if isinstance(p, ast.MatchClass) and p.patterns]
+            if positional:
+                pin = ast.NamedExpr(ast.Name(MATCH_PINNED, ast.Store()),
+                                    _call(MATCH_CLASSES, *(p.cls for p in positional)))
+                guard = ast.Compare(pin, [ast.Is()], [ast.Constant(None)])
+                check = ast.match_case(ast.MatchAs(), guard, [ast.Pass()])
+                for i, p in enumerate(positional):
+                    p.cls = ast.Attribute(ast.Name(MATCH_PINNED, ast.Load()), f"c{i}", ast.Load())
+                for new in ast.walk(check):
+                    ast.copy_location(new, case.pattern)
+                cases.append(check)
+            cases.append(case)
+        node.cases = cases
+        return node
+
     # -- attributes --
     def visit_Attribute(self, node: ast.Attribute):
         node = self.node_contents_visit(node)
         if isinstance(node.ctx, ast.Load):
             problem = attr_problem(node.attr)
             if node.attr == "__dict__":  # instances only, checked at run time
-                call = ast.Call(func=ast.Name(INSTANCE_DICT, ast.Load()), args=[node.value], keywords=[])
-                copy_locations(call, node)
-                return call
+                return self._located(_call(INSTANCE_DICT, node.value), node)
             if problem:
                 self.error(node, problem)
             elif node.attr in _FORMAT_METHODS:
-                call = ast.Call(func=ast.Name(FORMAT_GUARD, ast.Load()),
-                                args=[node.value, ast.Constant(node.attr)], keywords=[])
-                copy_locations(call, node)
-                return call
+                return self._located(_call(FORMAT_GUARD, node.value, ast.Constant(node.attr)), node)
+            elif node.attr in SLOT_SETTERS:
+                return self._located(_call(SLOT_SETTER, node.value, ast.Constant(node.attr)), node)
         else:
             problem = attr_write_problem(node.attr)
             if problem:
                 self.error(node, problem)
         return node
 
+    @staticmethod
+    def _located(new, old):
+        copy_locations(new, old)
+        return new
+
     # -- final_answer() must end the cell even inside `try: ... except BaseException:` --
     def visit_ExceptHandler(self, node: ast.ExceptHandler):
         self._check_binding(node, node.name)
         node = self.node_contents_visit(node)
-        check = ast.Expr(ast.Call(func=ast.Name(FINAL_CHECK, ast.Load()), args=[], keywords=[]))
+        check = ast.Expr(_call(FINAL_CHECK))
         copy_locations(check, node.body[0])
         node.body.insert(0, check)
         return node
+
+
+_NO_ARGS = ast.arguments(posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[],
+                         kwarg=None, defaults=[])
 
 
 def _plain(self, node):
     return self.node_contents_visit(node)
 
 
-for _name in _PLAIN:
+def _refused(self, node):
+    self.not_allowed(node)
+    return node
+
+
+for _name in PLAIN:
     setattr(CellTransformer, f"visit_{_name}", _plain)
+for _name in REFUSED:
+    setattr(CellTransformer, f"visit_{_name}", _refused)
+_missing = [n for n in CHECKED if f"visit_{n}" not in CellTransformer.__dict__]
+assert not _missing, f"node classes in nodes.CHECKED without their own visitor: {_missing}"
