@@ -18,7 +18,11 @@ def main(argv: list[str] | None = None) -> int:
     config = parse_config(argv)
     setup_logging(config.log_level, config.log_json)
     log = logging.getLogger("sandcell.server")
-    running = build_server(config)
+    try:
+        running = build_server(config)
+    except ValueError as exc:  # a setting the server cannot work with: say which, no traceback
+        print(f"sandcell-executor: error: {exc}", file=sys.stderr)
+        return 2
     address = f"{config.host}:{running.port}"
     if config.ready_file:
         tmp = config.ready_file + ".tmp"

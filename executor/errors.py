@@ -9,7 +9,7 @@ from grpc_status import rpc_status
 __all__ = [
     "ExecutorError", "SessionNotFoundError", "TooManySessionsError", "TooManyExecutesError",
     "RequestTooLargeError", "InvalidRequestError", "SessionBusyError", "AuthenticationError",
-    "WorkerStartError", "ShuttingDownError", "SessionClosedError", "ERROR_DOMAIN", "to_status",
+    "WorkerStartError", "ShuttingDownError", "SessionClosedError", "InternalError", "ERROR_DOMAIN", "to_status",
 ]
 
 ERROR_DOMAIN = "sandcell.dev"
@@ -59,6 +59,11 @@ class SessionClosedError(ExecutorError):
     """The session was closed (CloseSession, or its max lifetime or idle TTL) while this
     execute ran: the execute was stopped and nothing of it is kept."""
     code, reason = grpc.StatusCode.ABORTED, "SESSION_CLOSED"
+
+
+class InternalError(ExecutorError):
+    """A bug in the server (logged with the request id the message carries)."""
+    code, reason = grpc.StatusCode.INTERNAL, "INTERNAL"
 
 
 class WorkerStartError(ExecutorError):

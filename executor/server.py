@@ -19,6 +19,7 @@ from executor.cancel import Cancellation
 from executor.config import ServerConfig
 from executor.errors import AuthenticationError, ExecutorError, InvalidRequestError, to_status
 from executor.metrics import Metrics
+from executor.rpc_guard import GuardInterceptor
 from executor.sessions import SessionManager, SessionRecord
 
 __all__ = ["ExecutorServicer", "RunningServer", "build_server", "SERVICE_NAME"]
@@ -69,8 +70,9 @@ def _tool_dict(t: pb.ToolSignature) -> dict:
     import json
     try:
         schema = json.loads(t.parameters_json_schema) if t.parameters_json_schema else {}
-    except ValueError:
-        raise InvalidRequestError(f"tool {t.name!r}: parameters_json_schema is not valid JSON") from None
+    except (ValueError, RecursionError):
+        raise InvalidRequestError(f"tool {t.name[:64]!r}: parameters_json_schema is not valid JSON or nests "
+                                  "too deeply", field="tools.parameters_json_schema") from None
     params = list((schema.get("properties") or {}).keys()) if isinstance(schema, dict) else []
     return {"name": t.name, "description": t.description, "parameters_json_schema": t.parameters_json_schema,
             "output_type": t.output_type, "params": params}
@@ -215,7 +217,7 @@ def build_server(config: ServerConfig) -> RunningServer:
     metrics = Metrics.create()
     # The zygote starts before gRPC creates any thread, and workers fork from it, not from us.
     sessions = SessionManager(config, metrics)
-    interceptors = [_AuthInterceptor(config.token)] if config.token else []
+    interceptors = [GuardInterceptor(SERVICE_NAME)] + ([_AuthInterceptor(config.token)] if config.token else [])
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=config.threads, thread_name_prefix="rpc"),
         interceptors=interceptors,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import secrets
@@ -21,6 +22,8 @@ from executor.config import LimitError, ServerConfig, SessionLimits
 from executor.errors import (InvalidRequestError, RequestTooLargeError, SessionBusyError,
                              SessionClosedError, SessionNotFoundError, TooManyExecutesError, TooManySessionsError,
                              ShuttingDownError, WorkerStartError)
+from executor.fdbudget import check_budget
+from executor.floors import below_floor
 from executor.leftovers import SESSIONS_PREFIX, STATE_PREFIX, owned_dir, sweep
 from executor.oom import oom_kills
 from executor.snapshot import wipe_checkpoint
@@ -87,6 +90,9 @@ class SessionManager:
         self._executes_by_status: dict = {}  # status -> its child of metrics.executes
         self._oom_claimed = oom_kills() or 0  # OOM kills before we started are not ours
         self.draining = False  # set on graceful shutdown: running executes finish, no new sessions
+        if (low := below_floor(config.limits)) is not None:
+            raise ValueError(f"--{low[0].replace('_', '-')}: {low[1]}")
+        check_budget(config.max_sessions)
         if config.workdir_root:
             os.makedirs(config.workdir_root, mode=0o700, exist_ok=True)
         # Private (0700) and marked as ours; what a killed predecessor left is removed first.
@@ -136,8 +142,11 @@ class SessionManager:
                 os.chown(rec.workdir, uid, uid)
             rec.ckpt_fd = os.open(os.path.join(self._state_dir, sid), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
             self._start_worker(rec, restore=False)
-        except BaseException:
+        except BaseException as exc:
             self._discard(rec)
+            if isinstance(exc, OSError) and exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOSPC):
+                raise TooManySessionsError(f"the server is out of resources for another session ({exc.strerror}); "
+                                           "close a session or retry later", max_sessions=self.config.max_sessions) from exc
             raise
         if self.metrics:
             self.metrics.sessions_created.inc()
@@ -148,6 +157,8 @@ class SessionManager:
             eff = self.config.limits.lowered_by(limits)
         except LimitError as exc:
             raise InvalidRequestError(str(exc), field=f"limits.{exc.name}") from None
+        if (low := below_floor(eff)) is not None:
+            raise InvalidRequestError(f"limits.{low[1]}", field=f"limits.{low[0]}")
         if eff.memory_bytes < self.min_memory_bytes:
             raise InvalidRequestError(
                 f"limits.memory_bytes={eff.memory_bytes} is too small: a session's worker already maps "
@@ -156,10 +167,10 @@ class SessionManager:
         allowed = list(self.config.allowed_imports)
         for name in extra_imports:
             if not name or not all(p.isidentifier() for p in name.removesuffix(".*").split(".")):
-                raise InvalidRequestError(f"extra_imports entry {name!r} is not a module name or 'pkg.*' pattern")
+                raise InvalidRequestError(f"extra_imports entry {_bounded(name)!r} is not a module name or 'pkg.*' pattern")
             if not import_within(name, self.config.allowed_imports + self.config.import_ceiling):
                 raise InvalidRequestError(
-                    f"import {name!r} is outside the server's ceiling "
+                    f"import {_bounded(name)!r} is outside the server's ceiling "
                     f"({', '.join(self.config.import_ceiling) or 'none'}); an operator can widen it with --import-ceiling",
                     field="extra_imports")
             allowed.append(name)
@@ -167,9 +178,9 @@ class SessionManager:
         for tool in tools:
             name = tool["name"]
             if not name.isidentifier() or name.startswith("_") or name in ("final_answer", "ToolError"):
-                raise InvalidRequestError(f"tool name {name!r} must be a public Python identifier, not a reserved name")
+                raise InvalidRequestError(f"tool name {_bounded(name)!r} must be a public Python identifier, not a reserved name")
             if name in seen:
-                raise InvalidRequestError(f"tool {name!r} is declared twice")
+                raise InvalidRequestError(f"tool {_bounded(name)!r} is declared twice")
             seen.add(name)
         if file_access and not self.config.file_access:
             file_access = False  # the operator turned file access off for everyone
@@ -238,8 +249,9 @@ class SessionManager:
     def get(self, session_id: str) -> SessionRecord:
         rec = self._sessions.get(session_id)
         if rec is None or rec.closed:
-            raise SessionNotFoundError(f"no session {session_id!r}: it was closed, expired, or never existed; "
-                                       "create a new session", session_id=session_id)
+            shown = _bounded(session_id)  # a caller's string: echoed as a bounded prefix only
+            raise SessionNotFoundError(f"no session {shown!r}: it was closed, expired, or never existed; "
+                                       "create a new session", session_id=shown)
         return rec
 
     def list(self) -> list[SessionRecord]:
@@ -325,7 +337,7 @@ class SessionManager:
         rec = self.get(session_id)
         if not rec.lock.acquire(blocking=False):
             raise SessionBusyError("the session is running another execute; wait for its result, "
-                                   "or use another session for parallel work", session_id=session_id)
+                                   "or use another session for parallel work", session_id=rec.session_id)
         result = None
         try:
             if rec.closed:  # closed between the lookup and the lock
