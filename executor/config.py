@@ -76,6 +76,7 @@ class ServerConfig:
     max_sessions: int = _opt(100, "Sessions open at once")
     max_concurrent_executes: int = _opt(16, "Executes running at once across sessions")
     max_code_bytes: int = _opt(1 * MiB, "Largest code an execute may send")
+    checkpoint_bytes: int = _opt(64 * MiB, "Checkpoint space of each session (a sealed in-memory file: a session can't write past it, and it holds two checkpoints, so state up to about half of it is protected); all sessions together hold at most max-sessions times this, in memory, allocated only as written")
     max_message_bytes: int = _opt(4 * MiB, "Largest gRPC message accepted")
     allowed_imports: tuple[str, ...] = _opt(DEFAULT_ALLOWED_IMPORTS, "Modules every session may import (comma-separated; pkg or pkg.*)")
     import_ceiling: tuple[str, ...] = _opt((), "Extra modules a session may ask for at creation (comma-separated; pkg or pkg.*)")

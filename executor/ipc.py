@@ -11,7 +11,7 @@ import socket
 import struct
 import time
 
-__all__ = ["send", "recv", "FrameReader", "ChannelClosed", "FrameTooLarge", "MAX_FRAME_BYTES"]
+__all__ = ["send", "send_by", "recv", "FrameReader", "ChannelClosed", "FrameTooLarge", "MAX_FRAME_BYTES"]
 
 _HEADER = struct.Struct("!I")
 # A frame carries one message (code, an output chunk, a result); larger is a protocol error.
@@ -39,6 +39,26 @@ def send(sock: socket.socket, message: dict, fds: list[int] | None = None) -> No
         sock.sendall(data)
 
 
+def send_by(sock: socket.socket, message: dict, deadline: float) -> None:
+    """send() to a peer that may never read (a hostile worker): the whole frame must be taken
+    by `deadline` (time.monotonic()), else TimeoutError. The socket stays in blocking mode."""
+    payload = _encode(message).encode()
+    data = memoryview(_HEADER.pack(len(payload)) + payload)
+    poll = None
+    while data:
+        try:
+            data = data[sock.send(data, socket.MSG_DONTWAIT):]
+            continue
+        except BlockingIOError:
+            pass
+        if poll is None:
+            poll = select.poll()
+            poll.register(sock, select.POLLOUT)
+        left = deadline - time.monotonic()
+        if left <= 0 or not poll.poll(int(left * 1000 + 0.999)):
+            raise TimeoutError("the peer did not take the frame before the deadline")
+
+
 def _frame_size(header: bytes | bytearray) -> int:
     size = int.from_bytes(header[:_HEADER.size], "big")
     if size > MAX_FRAME_BYTES:
@@ -47,7 +67,10 @@ def _frame_size(header: bytes | bytearray) -> int:
 
 
 def _decode(payload: bytes | bytearray) -> dict:
-    message = json.loads(payload.decode())  # UTF-8, as send() writes; else ValueError
+    try:
+        message = json.loads(payload.decode())  # UTF-8, as send() writes; else ValueError
+    except RecursionError:  # nested deeper than the parser's stack: not a message we send
+        raise ValueError("frame nests too deeply") from None
     if not isinstance(message, dict):
         raise ValueError("frame is not a JSON object")
     return message

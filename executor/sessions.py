@@ -16,8 +16,8 @@ from typing import Iterator
 
 from executor import ipc
 from executor.cancel import CANCEL_SIGNAL, Cancellation
-from executor.untrusted import (MalformedMessage, OutputBudget, clean_ready, clean_result, clean_tool_call,
-                                short_text)
+from executor.logs import SessionLog
+from executor.untrusted import MalformedMessage, OutputBudget, clean_message, clean_ready, short_text
 from executor.config import LimitError, ServerConfig, SessionLimits
 from executor.errors import (InvalidRequestError, RequestTooLargeError, SessionBusyError,
                              SessionClosedError, SessionNotFoundError, TooManyExecutesError, TooManySessionsError,
@@ -26,7 +26,7 @@ from executor.fdbudget import check_budget
 from executor.floors import below_floor
 from executor.leftovers import SESSIONS_PREFIX, STATE_PREFIX, owned_dir, sweep
 from executor.oom import oom_kills
-from executor.snapshot import wipe_checkpoint
+from executor.snapshot import checkpoint_fd, wipe_checkpoint
 from executor.outcome import limit_message
 from executor.worker_handle import WorkerHandle
 from executor.supervisor import ZygoteSupervisor
@@ -87,6 +87,7 @@ class SessionManager:
         self._sessions: dict[str, SessionRecord] = {}
         self._lock = threading.Lock()
         self._executes_running = 0  # under _lock; a counter, not a Semaphore: that's ten Python calls a use
+        self._logs = SessionLog(log)  # lines about a session's own doings: clipped, rate-limited
         self._executes_by_status: dict = {}  # status -> its child of metrics.executes
         self._oom_claimed = oom_kills() or 0  # OOM kills before we started are not ours
         self.draining = False  # set on graceful shutdown: running executes finish, no new sessions
@@ -140,7 +141,7 @@ class SessionManager:
             os.mkdir(rec.workdir, 0o700)
             if uid is not None:
                 os.chown(rec.workdir, uid, uid)
-            rec.ckpt_fd = os.open(os.path.join(self._state_dir, sid), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            rec.ckpt_fd = checkpoint_fd(self.config.checkpoint_bytes)  # its own budget, sealed
             self._start_worker(rec, restore=False)
         except BaseException as exc:
             self._discard(rec)
@@ -209,7 +210,11 @@ class SessionManager:
                 # execute reads "ready" first (_run).
                 worker.ready_pending = True
                 return {}
-        ready = self._wait_ready(worker)
+        # A restoring worker runs the checkpoint's code before it is ready: only as long as
+        # an execute could run (the checkpoint is the session's own, i.e. hostile, data).
+        lim = rec.spec.limits
+        ready = self._wait_ready(worker, min(_READY_TIMEOUT_S, (lim.wall_timeout_ms + self.config.kill_grace_ms) / 1000)
+                                 if restore else _READY_TIMEOUT_S)
         if worker.child is None:
             try:
                 worker.child = forked.result(timeout=_READY_TIMEOUT_S)
@@ -222,10 +227,10 @@ class SessionManager:
             raise WorkerStartError(f"the session worker failed to start: {ready.get('error', ready)}")
         return ready
 
-    def _wait_ready(self, worker: WorkerHandle) -> dict:
+    def _wait_ready(self, worker: WorkerHandle, timeout_s: float = _READY_TIMEOUT_S) -> dict:
         """The worker's "ready", checked; {"op": "fatal", ...} for anything else."""
         try:
-            msg = worker.reader.recv(deadline=time.monotonic() + _READY_TIMEOUT_S)
+            msg = worker.reader.recv(deadline=time.monotonic() + timeout_s)
         except (OSError, ipc.ChannelClosed, ValueError) as exc:  # TimeoutError is an OSError
             return {"op": "fatal", "error": f"{type(exc).__name__}: {exc}"}
         if msg.get("op") == "fatal":
@@ -270,6 +275,7 @@ class SessionManager:
                 return
             rec.closed = True
             self._sessions.pop(rec.session_id, None)
+        self._logs.forget(rec.session_id)
         if not self._release(rec) and rec.worker is not None:
             self._halt(rec.worker)
         if self.metrics:
@@ -295,10 +301,6 @@ class SessionManager:
         if rec.ckpt_fd >= 0:
             os.close(rec.ckpt_fd)
             rec.ckpt_fd = -1
-            try:
-                os.unlink(os.path.join(self._state_dir, rec.session_id))
-            except FileNotFoundError:
-                pass
         shutil.rmtree(rec.workdir, ignore_errors=True)
         if rec.uid is not None:
             with self._lock:
@@ -387,56 +389,60 @@ class SessionManager:
         wall_ms = min(lim.wall_timeout_ms, start.get("wall_timeout_ms") or lim.wall_timeout_ms)
         deadline = time.monotonic() + (wall_ms + self.config.kill_grace_ms) / 1000
         started = time.monotonic()
-        with contextlib.suppress(OSError):  # died since the check: the read below says so
-            ipc.send(worker.sock, {"op": "exec", **start})
+        # Every send to the worker must finish by the deadline too: one that never reads its
+        # channel (a full socket buffer) can't hold this thread, or the tool pump, any longer.
+        with contextlib.suppress(OSError):  # died (or stalled) since the check: the read below says so
+            ipc.send_by(worker.sock, {"op": "exec", **start}, deadline)
         budget = OutputBudget(min(lim.output_bytes, start.get("output_bytes") or lim.output_bytes))
+        tool_names = {t["name"] for t in rec.spec.tools}
         pump = None
         finished = False
         if cancel is not None:
             cancel.bind(lambda: _signal(worker, CANCEL_SIGNAL), lambda: self._halt(worker))
         try:
             while True:
-                msg = self._recv_until(worker, deadline)
-                if rec.closed and msg.get("op") in ("died", "deadline"):
+                event, msg = self._recv_until(worker, deadline)
+                if rec.closed and event in ("died", "deadline"):
                     finished = True  # stopped by CloseSession or the reaper: nothing to restore
                     raise _closed_error(rec)
-                op = msg.get("op")
-                try:
-                    if op == "out":
-                        msg = budget.take(msg)
-                        if msg is None:
-                            continue
-                    elif op == "tool_call":
-                        msg = clean_tool_call(msg, {t["name"] for t in rec.spec.tools})
-                    elif op == "result":
-                        msg = clean_result(msg, budget)
-                except MalformedMessage as exc:
-                    log.warning("malformed worker message", extra={"event": "worker_malformed",
-                                                                   "session_id": rec.session_id, "error": str(exc)})
-                    op = "malformed"  # kill and restore: an honest worker never sends this
+                if event == "msg":
+                    try:
+                        msg = clean_message(msg, budget, tool_names)
+                    except MalformedMessage as exc:
+                        event = "malformed"  # kill and restore: an honest worker never sends this
+                        self._logs.warning(rec.session_id, "malformed worker message", "worker_malformed",
+                                           error=str(exc))
+                if event != "msg":
+                    finished = True
+                    result = self._after_death(rec, worker, event, started)
+                    self._observe(result, started)
+                    yield result
+                    return
+                if msg is None:
+                    continue  # output past the cap: counted, not forwarded
+                op = msg["op"]
                 if op == "out" or op == "tool_call":
                     if op == "tool_call" and tool_results is None:
-                        ipc.send(worker.sock, {"op": "tool_result", "call_id": msg["call_id"], "error": {
-                            "type": "ToolUnavailable", "message": "tools can't be called over ExecuteUnary; use Execute"}})
+                        with contextlib.suppress(OSError):  # a worker that doesn't read: the deadline ends it
+                            ipc.send_by(worker.sock, {"op": "tool_result", "call_id": msg["call_id"], "error": {
+                                "type": "ToolUnavailable",
+                                "message": "tools can't be called over ExecuteUnary; use Execute"}}, deadline)
                         continue
                     if op == "tool_call" and pump is None:
-                        pump = _start_pump(tool_results, worker.sock)
+                        pump = _start_pump(tool_results, worker.sock, deadline)
                     yield msg
-                elif op == "result":
+                else:  # the result
                     finished = True
                     rec.cpu_used_ms += msg.get("cpu_time_us", 0) // 1000
                     if restore_note:
                         msg.update(restore_note)
                         if restore_note["state_lost"]:  # the code ran in an empty namespace: say why
                             msg["message"] = (msg["message"] + " " + restore_text(restore_note)).strip()
+                    if msg["checkpoint_error"]:
+                        self._logs.warning(rec.session_id, "checkpoint failed", "checkpoint_failed",
+                                           error=msg["checkpoint_error"])
                     self._observe(msg, started)
                     yield msg
-                    return
-                elif op in ("died", "deadline", "malformed"):
-                    finished = True
-                    result = self._after_death(rec, worker, op, started)
-                    self._observe(result, started)
-                    yield result
                     return
         finally:
             if cancel is not None:
@@ -457,22 +463,21 @@ class SessionManager:
         ready = _own_ready(self._wait_ready(worker), worker)
         if ready.get("op") == "ready":
             return True
-        log.warning("session worker failed to start", extra={
-            "event": "worker_start_failed", "session_id": rec.session_id, "error": ready.get("error")})
+        self._logs.warning(rec.session_id, "session worker failed to start", "worker_start_failed",
+                           error=ready.get("error"))
         return False
 
-    def _recv_until(self, worker: WorkerHandle, deadline: float) -> dict:
-        while True:
-            try:
-                msg = worker.reader.recv(deadline=deadline)
-            except TimeoutError:
-                return {"op": "deadline"}
-            except (OSError, ipc.ChannelClosed, ValueError):
-                return {"op": "died"}
-            if msg.get("op") in ("out", "tool_call", "result"):
-                return msg
-            if msg.get("op") == "checkpoint_failed":
-                log.warning("checkpoint failed", extra={"event": "checkpoint_failed", "error": msg.get("error")})
+    @staticmethod
+    def _recv_until(worker: WorkerHandle, deadline: float) -> tuple[str, dict | None]:
+        """("msg", the next message) or why there is none: "deadline", "died", "malformed"."""
+        try:
+            return "msg", worker.reader.recv(deadline=deadline)
+        except TimeoutError:
+            return "deadline", None
+        except (OSError, ipc.ChannelClosed):
+            return "died", None
+        except ValueError:  # too large, not UTF-8, not a JSON object
+            return "malformed", None
 
     def _after_death(self, rec: SessionRecord, worker: WorkerHandle, why: str, started: float) -> dict:
         lim = rec.spec.limits
@@ -534,9 +539,8 @@ class SessionManager:
         if rec.closed:  # closed while it started; the execute's end gives the new worker back
             raise _closed_error(rec)
         error = ready.get("restore_error") or ""
-        log.info("session restored", extra={"event": "session_restored", "session_id": rec.session_id,
-                                            "lost_names": [short_text(n, 100) for n in ready["lost_names"][:20]],
-                                            "error": short_text(error)})
+        self._logs.info(rec.session_id, "session restored", "session_restored",
+                        lost_names=", ".join(ready["lost_names"]), error=error)
         return {"restored": True, "lost_names": list(ready["lost_names"]), "state_lost": bool(error),
                 "restore_error": error}
 
@@ -609,12 +613,12 @@ def _result(status: str, message: str, **extra) -> dict:
             "peak_memory_bytes": 0, **extra}
 
 
-def _start_pump(tool_results: Iterator[dict], sock: socket.socket) -> threading.Thread:
+def _start_pump(tool_results: Iterator[dict], sock: socket.socket, deadline: float) -> threading.Thread:
     """Forwards the client's tool results to the worker while the server reads the worker."""
     def pump():
         try:
             for item in tool_results:
-                ipc.send(sock, {"op": "tool_result", **item})
+                ipc.send_by(sock, {"op": "tool_result", **item}, deadline)
         except Exception:  # the stream or the worker ended; nothing left to forward
             pass
     thread = threading.Thread(target=pump, name="tool-pump", daemon=True)

@@ -15,6 +15,7 @@ namespace (files are kept as they are, the work dir is not rolled back).
 """
 from __future__ import annotations
 
+import fcntl
 import io
 import json
 import os
@@ -26,14 +27,41 @@ from dataclasses import dataclass
 
 import cloudpickle
 
-__all__ = ["Checkpointer", "CheckpointStats", "wipe_checkpoint"]
+__all__ = ["Checkpointer", "CheckpointStats", "checkpoint_fd", "wipe_checkpoint"]
 
-# Globals a checkpoint may reference besides allowed modules: cloudpickle's reconstructors
-# and the standard types it builds dynamic functions and classes from.
-_INFRA_MODULES = ("cloudpickle", "cloudpickle.cloudpickle", "copyreg", "types", "collections",
-                  "_collections_abc", "builtins", "enum", "abc", "functools")
+# What a checkpoint may name besides the session's builtins and its allowed modules (which
+# resolve through the policy's filtered copies): what cloudpickle needs to rebuild plain
+# values, user functions and classes, and nothing that imports or looks up by name —
+# cloudpickle's subimport/dynamic_subimport would hand out the real sys or builtins.
+_CLOUDPICKLE_OK = frozenset({"_class_setstate", "_make_cell", "_make_empty_cell", "_make_skeleton_class",
+                             "_make_skeleton_enum", "_get_dataclass_field_type_sentinel", "_make_dict_keys",
+                             "_make_dict_values", "_make_dict_items", "_make_typevar"})
+_INFRA = frozenset({
+    ("abc", "ABC"), ("abc", "ABCMeta"), ("functools", "partial"), ("_thread", "get_ident"),
+    ("enum", "Enum"), ("enum", "IntEnum"), ("enum", "Flag"), ("enum", "IntFlag"), ("enum", "StrEnum"),
+    ("enum", "EnumType"), ("enum", "EnumMeta"), ("enum", "Enum.__new__"),
+    ("collections", "OrderedDict"), ("collections", "defaultdict"), ("collections", "deque"),
+    ("collections", "Counter"), ("collections", "ChainMap"), ("collections", "_tuplegetter"),
+    ("dataclasses", "Field"), ("dataclasses", "_DataclassParams"), ("dataclasses", "_HAS_DEFAULT_FACTORY_CLASS"),
+    ("dataclasses", "_MISSING_TYPE"), ("dataclasses", "_replace"), ("dataclasses", "MISSING"),
+    ("dataclasses", "KW_ONLY"), ("dataclasses", "_KW_ONLY_TYPE"),
+    ("typing", "NamedTuple"), ("typing", "Generic"), ("typing", "Protocol"), ("re", "_compile"),
+    ("copyreg", "_reconstructor"),
+})
+# types cloudpickle's _builtin_type may return: those of functions, methods and classes.
+_BUILTIN_TYPES = frozenset({"LambdaType", "FunctionType", "CodeType", "CellType", "MethodType", "MappingProxyType",
+                            "SimpleNamespace", "NoneType", "EllipsisType", "NotImplementedType", "GenericAlias",
+                            "UnionType", "ClassMethodDescriptorType", "MethodDescriptorType",
+                            "WrapperDescriptorType", "GetSetDescriptorType", "MemberDescriptorType"})
 _FORBIDDEN_BUILTINS = {"eval", "exec", "compile", "open", "__import__", "breakpoint", "input",
                        "globals", "locals", "vars", "help", "exit", "quit"}
+
+
+class _Unrestorable:
+    """Stands in for a module the session may no longer import: its name is reported lost."""
+
+
+_UNRESTORABLE = _Unrestorable()
 
 
 _LEN = struct.Struct("!I")
@@ -69,10 +97,12 @@ class _Unpickler(pickle.Unpickler):
         self._ns = ns
 
     def persistent_load(self, pid):
-        kind, name = pid
-        if kind != "module":
-            raise pickle.UnpicklingError(f"unknown persistent id {kind!r}")
-        return self._import_module(name)
+        if type(pid) is not tuple or len(pid) != 2 or pid[0] != "module" or type(pid[1]) is not str:
+            raise pickle.UnpicklingError("unknown persistent id")
+        try:
+            return self._import_module(pid[1])
+        except ImportError:  # ModuleNotAllowed included: that one name is lost, not all
+            return _UNRESTORABLE
 
     def find_class(self, module: str, name: str):
         if module == "builtins":
@@ -81,16 +111,22 @@ class _Unpickler(pickle.Unpickler):
                 raise pickle.UnpicklingError(f"checkpoint references forbidden builtins.{name}")
             return sandbox[name]
         if module in ("cloudpickle", "cloudpickle.cloudpickle"):
-            if name == "_make_function":
-                return self._make_function
-            if name == "_function_setstate":
-                return self._function_setstate
-        if name.startswith("__") or not (module in _INFRA_MODULES or self._allowed(module)):
-            raise pickle.UnpicklingError(f"checkpoint references {module}.{name}, outside the allowlist")
-        found = super().find_class(module, name)
-        if isinstance(found, types.ModuleType):
-            raise pickle.UnpicklingError(f"checkpoint references module {module}.{name}")
-        return found
+            mine = {"_make_function": self._make_function, "_function_setstate": self._function_setstate,
+                    "_builtin_type": _builtin_type}.get(name)
+            if mine is not None:
+                return mine
+            if name in _CLOUDPICKLE_OK:
+                return getattr(cloudpickle.cloudpickle, name)
+        elif (module, name) in _INFRA:
+            return super().find_class(module, name)
+        elif self._allowed(module) and not any(p.startswith("_") for p in name.split(".")):
+            # Through the policy's filtered copy: only what `import module` gives the session.
+            found = self._import_module(module)
+            for part in name.split("."):
+                found = getattr(found, part, _UNRESTORABLE)
+            if found is not _UNRESTORABLE and not isinstance(found, types.ModuleType):
+                return found
+        raise pickle.UnpicklingError(f"checkpoint references {module}.{name}, which a session can't import")
 
     def _make_function(self, code, _globals, name, argdefs, closure):
         return types.FunctionType(code, self._ns, name, argdefs, closure)
@@ -104,12 +140,20 @@ class _Unpickler(pickle.Unpickler):
         slotstate.pop("_cloudpickle_submodules", None)
         for key, value in obj_globals.items():
             self._ns.setdefault(key, value)
-        if closure_values is not None:
-            for cell, value in zip(obj.__closure__, closure_values):
-                if value is not _EMPTY_CELL:
-                    cell.cell_contents = value
+        if closure_values is not None:  # cells, as cloudpickle 3 pickles them
+            for cell, saved in zip(obj.__closure__ or (), closure_values):
+                try:
+                    cell.cell_contents = saved.cell_contents
+                except (ValueError, AttributeError):  # an empty cell (or not a cell at all)
+                    continue
         for key, value in slotstate.items():
             setattr(obj, key, value)
+
+
+def _builtin_type(name):
+    if name not in _BUILTIN_TYPES:
+        raise pickle.UnpicklingError(f"checkpoint references types.{name}")
+    return getattr(types, name)
 
 
 def _dumps(obj) -> bytes:
@@ -124,6 +168,21 @@ def _dumps(obj) -> bytes:
 _RECORD = struct.Struct("!8sQQQI")  # magic, sequence, offset, length, crc32
 _MAGIC = b"sandckp1"
 _FIRST = 4096
+
+
+def checkpoint_fd(size_bytes: int) -> int:
+    """A session's checkpoint space (the server, at create): an in-memory file of exactly
+    size_bytes, sealed so that no one, the worker included, can grow or shrink it. Writes past
+    the end fail (EPERM), so a session can fill only its own budget, never a pool others
+    share; pages are allocated only as written, so an idle session costs nothing."""
+    fd = os.memfd_create("sandcell-checkpoint", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+    try:
+        os.ftruncate(fd, size_bytes)
+        fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_GROW | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_SEAL)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def wipe_checkpoint(fd: int) -> None:
@@ -142,7 +201,8 @@ class Checkpointer:
     def __init__(self, fd: int, baseline: frozenset[str], max_bytes: int):
         self._fd = fd
         self._baseline = baseline
-        self._max_bytes = max_bytes  # the worker's RLIMIT_FSIZE: no byte may lie past it
+        # The worker's RLIMIT_FSIZE, and the end of the (sealed) file: no byte may lie past either.
+        self._max_bytes = min(max_bytes, os.fstat(fd).st_size or max_bytes)
         self._seq = 0
         self._committed: tuple[int, int] | None = None  # (offset, length)
 
@@ -206,5 +266,8 @@ class Checkpointer:
         (header_len,) = _LEN.unpack_from(data)
         lost = json.loads(data[_LEN.size:_LEN.size + header_len])
         state = _Unpickler(data[_LEN.size + header_len:], import_module, allowed, ns).load()
-        ns.update(state)
+        if type(state) is not dict or not all(type(k) is str for k in state):
+            raise ValueError("the checkpoint does not hold a namespace")
+        lost.extend(k for k, v in state.items() if v is _UNRESTORABLE)
+        ns.update({k: v for k, v in state.items() if v is not _UNRESTORABLE})
         return True, tuple(lost)

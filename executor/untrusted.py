@@ -7,8 +7,8 @@ from __future__ import annotations
 from executor.ipc import MAX_FRAME_BYTES
 from sandcell.executor.v1 import executor_pb2 as pb
 
-__all__ = ["OutputBudget", "clean_tool_call", "clean_result", "clean_ready", "short_text", "MalformedMessage",
-           "STATUSES"]
+__all__ = ["OutputBudget", "clean_message", "clean_tool_call", "clean_result", "clean_ready", "short_text",
+           "MalformedMessage", "STATUSES"]
 
 # Every status the contract defines, spelled as the worker sends it ("cpu_limit").
 STATUSES = frozenset(v.name.removeprefix("EXECUTE_STATUS_").lower()
@@ -33,9 +33,9 @@ def _str(value, what: str, limit: int = _MAX_TEXT) -> str:
     return value
 
 
-def _int(value, what: str) -> int:
-    if type(value) is not int or not 0 <= value < 1 << 63:
-        raise MalformedMessage(f"{what} is not a non-negative 64-bit integer")
+def _int(value, what: str, end: int = 1 << 63) -> int:
+    if type(value) is not int or not 0 <= value < end:  # the proto field's range (uint32, uint64)
+        raise MalformedMessage(f"{what} is not an integer in [0, {end})")
     return value
 
 
@@ -83,7 +83,7 @@ def clean_tool_call(msg: dict, declared: set[str]) -> dict:
 _VALUE = {"type_name": lambda v: _str(v, "value type", 1024), "json": lambda v: _str(v, "value json"),
           "repr": lambda v: _str(v, "value repr"), "repr_truncated": lambda v: v is True}
 _ERROR = {"type": lambda v: _str(v, "error type", 1024), "message": lambda v: _str(v, "error message"),
-          "line_number": lambda v: _int(v, "error line"), "traceback": lambda v: _str(v, "traceback")}
+          "line_number": lambda v: _int(v, "error line", 1 << 32), "traceback": lambda v: _str(v, "traceback")}
 _DEFAULTS = {"line_number": 0, "repr_truncated": False}
 
 
@@ -123,6 +123,20 @@ def clean_result(msg: dict, budget: OutputBudget) -> dict:
            "value": None, "error": None}
     for key in ("wall_time_us", "cpu_time_us", "peak_memory_bytes"):
         out[key] = _int(msg.get(key, 0), key)
+    out["checkpoint_error"] = _str(msg.get("checkpoint_error", ""), "checkpoint error", 4096)
     out["value"] = _record(msg.get("value"), "result value", _VALUE)
     out["error"] = _record(msg.get("error"), "result error", _ERROR)
     return out
+
+
+def clean_message(msg: dict, budget: OutputBudget, tools: set[str]) -> dict | None:
+    """One message a worker sent during an execute, checked: its output (None once past the
+    cap), a tool call or its result. Anything else is MalformedMessage."""
+    op = msg.get("op")
+    if op == "out":
+        return budget.take(msg)
+    if op == "tool_call":
+        return clean_tool_call(msg, tools)
+    if op == "result":
+        return clean_result(msg, budget)
+    raise MalformedMessage(f"unexpected message op {short_text(op, 40)}")

@@ -57,6 +57,12 @@ def _detail(status: str, workdir_bytes: int) -> str:
     return " ".join(parts)
 
 
+def _checkpoint_error(error: str) -> str:
+    return ("The state after this execute could not be checkpointed, so it is not protected: if the "
+            "sandbox process dies before a later execute is checkpointed, the session comes back as it was "
+            "before. Reason: " + (error if len(error) <= 1000 else error[:1000] + "..."))
+
+
 class ToolError(Exception):
     """A tool called from the sandbox failed on the client side."""
 
@@ -203,10 +209,12 @@ class Worker:
                 return
             if msg.get("op") == "exec":
                 result = self.execute(msg)
-                self._send(result)
+                # Saved before the result goes out, so the result can say when the state it
+                # leaves is not protected (and a save that hangs falls under the deadline).
                 stats = self.checkpointer.save(self.ns)
                 if not stats.saved:
-                    self._send({"op": "checkpoint_failed", "error": stats.error})
+                    result["checkpoint_error"] = _checkpoint_error(stats.error)
+                self._send(result)
             # Anything else (e.g. a tool result that arrived after its execute ended) is stale.
 
     def _limits_for(self, msg: dict) -> dict:

@@ -9,10 +9,15 @@ import zlib
 import psutil
 
 __all__ = ["frame", "calls_pickle", "checkpoint_file", "write_checkpoint_code", "zygote_state",
-           "checkpoint_digest", "CHAN_FD", "CKPT_FD"]
+           "checkpoint_digest", "json_bytes", "CHAN_FD", "CKPT_FD"]
 
 # A worker's channel and checkpoint descriptors (the jail keeps exactly these two, in this order).
 CHAN_FD, CKPT_FD = 3, 4
+
+
+def json_bytes(message: dict) -> bytes:
+    """JSON as a hostile worker may write it: lone surrogates escaped, not refused."""
+    return json.dumps(message).encode()
 
 
 def frame(message) -> bytes:

@@ -470,8 +470,8 @@ def test_only_its_own_descriptors(server):
         assert ino in _inodes("unix"), "the channel is not a Unix socket"
         for t in ("tcp", "tcp6", "udp", "udp6", "raw", "raw6"):
             assert ino not in _inodes(t)
-        # the checkpoint is this session's own file in the server's private state dir
-        assert os.path.basename(links[ckpt]) == s.id and not links[ckpt].startswith(os.path.dirname(me["cwd"]))
+        # the checkpoint is this session's own sealed memfd: in no directory anyone can list
+        assert links[ckpt].startswith("/memfd:sandcell-checkpoint"), links[ckpt]
         server_files = {os.readlink(f"/proc/{proc.pid}/fd/{fd}") for fd in os.listdir(f"/proc/{proc.pid}/fd")}
         # The server keeps the session's checkpoint open too (it outlives the worker); nothing
         # else of the server's is in the worker.
@@ -565,8 +565,9 @@ def test_other_sessions_process_unreachable(server, bystander):
 def test_other_sessions_files_unreachable(server, bystander):
     _proc, c = server
     by_pid, by_cwd = bystander[1]["pid"], bystander[1]["cwd"]
-    ckpt = next(os.readlink(f"/proc/{by_pid}/fd/{fd}") for fd in os.listdir(f"/proc/{by_pid}/fd")
-                if os.readlink(f"/proc/{by_pid}/fd/{fd}").startswith("/") and fd not in ("0", "1", "2"))
+    # The checkpoint is a memfd, in no directory: its only path is through the worker's /proc.
+    ckpt = next(f"/proc/{by_pid}/fd/{fd}" for fd in os.listdir(f"/proc/{by_pid}/fd")
+                if os.readlink(f"/proc/{by_pid}/fd/{fd}").startswith("/memfd:"))
     with c.create_session() as s:
         kept = os.path.join(by_cwd, "kept.txt")
         got = run_all(s, PROBE, {
@@ -577,7 +578,7 @@ def test_other_sessions_files_unreachable(server, bystander):
             "list sessions root": f"probe(os.listdir, {os.path.dirname(by_cwd)!r})",
             "read checkpoint": f"probe(os.open, {ckpt!r}, os.O_RDONLY)",
             "write checkpoint": f"probe(os.open, {ckpt!r}, os.O_WRONLY)",
-            "list state dir": f"probe(os.listdir, {os.path.dirname(ckpt)!r})",
+            "list its descriptors": f"probe(os.listdir, {os.path.dirname(ckpt)!r})",
         })
         for key, val in got.items():
             assert val != "allowed" and val[0] == "PermissionError", (key, val)
