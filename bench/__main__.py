@@ -10,6 +10,7 @@ from pathlib import Path
 
 from bench.floor import measure_floor
 from bench.measure import cpu_ratios, create_latency, first_execute_latency, idle_memory, latency
+from bench.rust import measure_rust
 from sandcell.client import ExecutorClient
 from sandcell.local import ExecutorProcess
 
@@ -69,6 +70,7 @@ def main() -> int:
         first = first_execute_latency(client, rounds=30 if quick else 100)
         cpu = cpu_ratios(client, rounds=5 if quick else 15, smol_rounds=1 if quick else 3)
         mem = idle_memory(client, proc, count=50 if quick else 200)
+        rust = measure_rust(proc.address, rounds=300 if quick else 2000)
     floor = measure_floor(rounds=300 if quick else 2000)
     results = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -83,6 +85,7 @@ def main() -> int:
         "cpu_ratio_vs_exec": cpu["ratio_vs_exec"], "cpu_ratio_vs_smolagents": cpu["ratio_vs_smolagents"],
         "idle_session_uss_mib": mem["uss_mib_mean"], "idle_sessions_measured": mem["sessions"],
         "hop_floor": floor,
+        "rust_client": rust,
     }
     from bench.compat import measure_compat
     compat = measure_compat()
@@ -99,6 +102,23 @@ def main() -> int:
     return 0
 
 
+def _rust_rows(r: dict) -> list[tuple[str, str, str]]:
+    """The Rust client's execute beside the Python client's (bench/rust.py), same server, same run."""
+    rust = r.get("rust_client")
+    if not rust:
+        return []
+    if "skipped" in rust:
+        return [("execute p50 from the Rust client", "skipped", rust["skipped"])]
+    return [
+        ("execute p50 from the Rust client (unary / stream)",
+         f"{rust['execute_unary_p50_ms']:.3f} / {rust['execute_stream_p50_ms']:.3f} ms", ""),
+        ("  Rust execute p50 (unary) ÷ Rust echo p50", f"{rust['execute_unary_p50_ms'] / rust['echo_p50_ms']:.2f}×", ""),
+        ("  Python client ÷ Rust client, execute p50 (unary / stream)",
+         f"{r['execute_p50_ms'] / rust['execute_unary_p50_ms']:.2f}× / "
+         f"{r['execute_stream_p50_ms'] / rust['execute_stream_p50_ms']:.2f}×", ""),
+    ]
+
+
 def table(r: dict) -> str:
     ratio = r["execute_p50_ms"] / r["echo_p50_ms"]
     rows = [
@@ -112,6 +132,7 @@ def table(r: dict) -> str:
             f"{r['hop_floor']['ratio']:.2f}×", "")] if "hop_floor" in r else []),
         *([("  unsandboxed executor on that hop, ÷ its echo",  # bench/floor.py
             f"{r['hop_floor']['plain_ratio']:.2f}×", "")] if "plain_ratio" in r.get("hop_floor", {}) else []),
+        *_rust_rows(r),
         ("create session p50 / p99", f"{r['create_session_p50_ms']:.2f} / {r['create_session_p99_ms']:.2f} ms", "p50 ≤ 3 ms"),
     ]
     if "first_execute_p50_ms" in r:
