@@ -9,8 +9,11 @@ PYTHON_BASE ?= $(shell for p in python3.13 $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# Cluster-less checks of deploy/ (tests/deploy/): pinned kubectl, schemas and checkov in their own venv.
+TOOLS := .tools
+TOOLS_STAMP := $(TOOLS)/.installed
 
-.PHONY: setup run run-local demo test test-fast bench proto proto-check stop clean
+.PHONY: tools setup run run-local demo test test-fast bench proto proto-check stop clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON_BASE) -m venv $(VENV)
@@ -19,6 +22,13 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 setup: $(STAMP)
+
+$(TOOLS_STAMP): deploy/check-tools.txt
+	@test -x $(TOOLS)/bin/python || $(PYTHON_BASE) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install -q -r deploy/check-tools.txt
+	@touch $@
+
+tools: $(TOOLS_STAMP)
 
 proto: setup
 	PYTHON=$(PY) proto/generate.sh
@@ -32,18 +42,18 @@ proto-check: setup
 run-local: setup
 	$(PY) -m sandcell.demo --spawn
 
-test: setup proto-check
+test: setup proto-check tools
 	$(PY) -m pytest -q -p no:cacheprovider tests
 	$(MAKE) --no-print-directory test-rust
 
-test-fast: setup
+test-fast: setup tools
 	SANDCELL_TEST_TARGETS=local $(PY) -m pytest -q -x -p no:cacheprovider tests --ignore=tests/docker
 
 bench: setup
 	$(PY) -m bench --readme
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) $(TOOLS) build *.egg-info .pytest_cache
 
 -include docker/docker.mk
 include clients/rust/rust.mk

@@ -103,3 +103,15 @@ def test_pod_helper_accepts_a_faithful_pod_and_catches_drift():
             node = node[key]
         node[path[-1]] = value
         assert pod_container_drift(pod, "executor"), path
+
+
+@pytest.mark.parametrize("overlay", ["base", "overlays/gvisor", "overlays/dev"])
+def test_kubernetes_pod_matches_the_hardening(overlay):
+    """deploy/'s pod, as `kubectl kustomize` renders each overlay, against the same definition
+    (tests/deploy/ renders it; what a pod spec cannot say is checked beside it: Docker's init
+    is the pod's pause process reaping orphans; no egress is tests/deploy's NetworkPolicy check)."""
+    from tests.deploy.render import pod_spec
+    spec = pod_spec(overlay)
+    assert pod_container_drift(spec, "executor") == []
+    assert spec["shareProcessNamespace"] is True  # compose's `init: true`
+    assert spec["securityContext"]["seccompProfile"]["localhostProfile"].endswith("/seccomp.json")
