@@ -9,7 +9,7 @@ import zlib
 import psutil
 
 __all__ = ["frame", "calls_pickle", "checkpoint_file", "write_checkpoint_code", "zygote_state",
-           "checkpoint_digest", "json_bytes", "CHAN_FD", "CKPT_FD"]
+           "checkpoint_digest", "json_bytes", "call_op", "module_op", "namespace_pickle", "CHAN_FD", "CKPT_FD"]
 
 # A worker's channel and checkpoint descriptors (the jail keeps exactly these two, in this order).
 CHAN_FD, CKPT_FD = 3, 4
@@ -34,16 +34,31 @@ def _arg(value) -> bytes:
     raise TypeError(value)
 
 
-def calls_pickle(calls: list[tuple[str, str, str, tuple]]) -> bytes:
-    """A pickle (protocol 3 opcodes, by hand) of a dict {key: module.name(*args)}: loading it
-    calls each function in order, as a hostile checkpoint would."""
+def call_op(module: str, name: str, args: tuple = ()) -> bytes:
+    """Pickle opcodes that call module.name(*args) when loaded."""
+    return (b"c" + module.encode() + b"\n" + name.encode() + b"\n"       # GLOBAL
+            + b"(" + b"".join(_arg(a) for a in args) + b"tR")           # MARK args TUPLE REDUCE
+
+
+def module_op(name: str) -> bytes:
+    """Pickle opcodes for a module as executor/snapshot.py stores one: persistent id ("module", name)."""
+    return b"".join(b"X" + struct.pack("<I", len(t)) + t for t in (b"module", name.encode())) + b"\x86Q"
+
+
+def namespace_pickle(entries: dict[str, bytes]) -> bytes:
+    """A pickle (protocol 3 opcodes, by hand) of a dict {key: value}; values are opcodes (the
+    helpers above, or _arg()'s ints and bytes), loaded in order."""
     out = b"\x80\x03}("                                              # PROTO 3, EMPTY_DICT, MARK
-    for key, module, name, args in calls:
+    for key, value in entries.items():
         k = key.encode()
-        out += b"X" + struct.pack("<I", len(k)) + k                  # BINUNICODE key
-        out += b"c" + module.encode() + b"\n" + name.encode() + b"\n"  # GLOBAL
-        out += b"(" + b"".join(_arg(a) for a in args) + b"tR"          # MARK args TUPLE REDUCE
+        out += b"X" + struct.pack("<I", len(k)) + k + (value if isinstance(value, bytes) else _arg(value))
     return out + b"u."                                               # SETITEMS STOP
+
+
+def calls_pickle(calls: list[tuple[str, str, str, tuple]]) -> bytes:
+    """A namespace {key: module.name(*args)}: loading it calls each function in order, as a
+    hostile checkpoint would."""
+    return namespace_pickle({key: call_op(module, name, args) for key, module, name, args in calls})
 
 
 def checkpoint_file(pickled: bytes, lost: list[str] = ()) -> tuple[bytes, bytes]:

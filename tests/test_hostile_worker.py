@@ -4,7 +4,7 @@ attacker's, including its pid. These run on a local server whose sessions may im
 code and its own process, its channel or its checkpoint descriptor.
 
 After each test: the service is healthy, the zygote is the same process with its spares,
-and another session kept both its state and its checkpoint (fixture `intact`)."""
+and another session kept both its state and its checkpoint (fixtures `hostile` and `intact` in conftest.py)."""
 from __future__ import annotations
 
 import os
@@ -15,38 +15,8 @@ import pytest
 
 from executor.procs import ChildProcess, signalable
 
-from sandcell.client import ExecutorClient, Limits, ToolSpec
-from sandcell.local import ExecutorProcess
-from tests.hostile import (calls_pickle, checkpoint_digest, frame, json_bytes, write_checkpoint_code, zygote_state,
-                           CHAN_FD)
-
-
-@pytest.fixture(scope="module")
-def hostile():
-    with ExecutorProcess("--allowed-imports", "os,struct,signal,time") as proc, \
-            ExecutorClient(proc.address, timeout_s=60) as c:
-        other = c.create_session()
-        assert other.execute("kept = {'n': 777}\nkept['n']").value.python() == 777
-        yield proc, c, other
-
-
-@pytest.fixture
-def intact(hostile):
-    proc, c, other = hostile
-    zygote, _ = zygote_state(proc.pid)
-    digest = checkpoint_digest(proc, other.id)
-    yield
-    assert c.health(), "executor is not SERVING after a hostile test"
-    deadline = time.monotonic() + 10
-    while (state := zygote_state(proc.pid))[1] < 1 and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert state[0] == zygote, "the zygote was replaced"
-    assert state[1] >= 1, "the zygote holds no spare"
-    assert checkpoint_digest(proc, other.id) == digest, "another session's checkpoint changed"
-    r = other.execute("kept['n']")
-    assert r.ok and r.value.python() == 777 and not r.restored, f"another session was disturbed: {r}"
-    with c.create_session() as s:
-        assert s.execute("1 + 1").value.python() == 2
+from sandcell.client import Limits, ToolSpec
+from tests.hostile import calls_pickle, frame, json_bytes, write_checkpoint_code, zygote_state, CHAN_FD
 
 
 def _forged_ready_checkpoint(pid: int) -> bytes:
@@ -139,3 +109,31 @@ def test_a_worker_that_stops_reading_cannot_hold_the_server(hostile, intact):
         assert time.monotonic() - t0 < 20, "a worker that never reads held the execute"
         assert r.status == "timeout" and r.restored, r
         assert s.execute("kept").value.python() == "yes"
+
+
+# -- item 4: the log is not the attacker's to fill --
+
+def _log_lines(proc, session_id: str) -> list[str]:
+    return [line for line in proc.log().splitlines() if session_id in line]
+
+
+def test_a_worker_controlled_string_is_clipped_in_the_log(hostile, intact):
+    proc, c, _ = hostile
+    with c.create_session(limits=Limits(wall_timeout_ms=5_000)) as s:
+        # An 8 MB output stream name (with a terminal escape), built in the sandbox.
+        r = s.execute(f"import os, struct\nbody = b'{{\"op\": \"out\", \"stream\": \"\\\\u001b[2J' + b'x' * (8 << 20)"
+                      f" + b'\", \"text\": \"hi\"}}'\nos.write({CHAN_FD}, struct.pack('!I', len(body)) + body)\n"
+                      "import time\ntime.sleep(3)")
+        assert r.status == "killed", r
+        lines = _log_lines(proc, s.id)
+        assert lines and max(map(len, lines)) < 4096, f"a log line of {max(map(len, lines))} bytes"
+        assert all("\x1b" not in line for line in lines), "a control character reached the log"
+
+
+def test_repeated_lines_about_one_session_are_rate_limited(hostile, intact):
+    proc, c, _ = hostile
+    with c.create_session() as s:
+        for _ in range(12):  # each dies and is restored: one "session restored" line each, unlimited
+            assert s.execute("import os\nos.abort()").restored
+        restored = [line for line in _log_lines(proc, s.id) if "session_restored" in line]
+        assert 1 <= len(restored) <= 6, f"{len(restored)} lines for 12 restores"
