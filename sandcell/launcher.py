@@ -88,12 +88,13 @@ class DockerExecutor:
         try:
             sandbox = client.networks.create(f"{self.name}_sandbox", driver="bridge", internal=h.network_internal,
                                              options=dict(h.network_driver_opts), labels=self.labels)
-            edge = client.networks.create(f"{self.name}_edge", driver="bridge", labels=self.labels)
             env = {"SANDCELL_TOKEN": self.token, "SANDCELL_LOG_LEVEL": cfg.log_level,
                    "SANDCELL_IMPORT_CEILING": ",".join(cfg.import_ceiling), **dict(cfg.server_env)}
             executor = client.containers.create(
                 cfg.image, name=f"{self.name}-executor", network=sandbox.name, environment=env,
                 labels=self.labels, **self._common(), **sdk_run_kwargs("executor", h))
+            executor.start()  # first: the server boots while the way in is being built
+            edge = client.networks.create(f"{self.name}_edge", driver="bridge", labels=self.labels)
             forwarder = client.containers.create(
                 cfg.image, name=f"{self.name}-forwarder", network=edge.name, labels=self.labels,
                 entrypoint=["python", "/opt/sandcell/forwarder.py", "--listen", f"0.0.0.0:{EXECUTOR_PORT}",
@@ -102,7 +103,6 @@ class DockerExecutor:
                 ports={f"{EXECUTOR_PORT}/tcp": (h.publish_host, None)},
                 **self._common(), **sdk_run_kwargs("forwarder", h))
             sandbox.connect(forwarder)
-            executor.start()
             forwarder.start()
             forwarder.reload()
             port = forwarder.attrs["NetworkSettings"]["Ports"][f"{EXECUTOR_PORT}/tcp"][0]["HostPort"]
