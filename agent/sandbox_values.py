@@ -65,7 +65,8 @@ def describe_failure(r: ExecuteResult) -> str:
             text += f"\n{r.error.traceback.rstrip()}"
     else:
         text = r.message or f"Code execution ended with status {r.status!r}."
-    if r.restored:
+    # the executor's message already tells about a restore after a kill; say it only once
+    if r.restored and "restored" not in text and "empty namespace" not in text:
         text += "\nThe session was restored to its state after the last successful execution."
         if r.lost_names:
             text += f" Lost variables: {', '.join(r.lost_names)}."

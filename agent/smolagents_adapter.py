@@ -5,12 +5,17 @@ stay in this process and the sandboxed code calls them back over the Execute str
 state, clients and secrets keep working (and managed agents too).
 
     from smolagents import CodeAgent
-    from agent.smolagents_adapter import SandcellExecutor
-    agent = CodeAgent(tools=[...], model=..., executor=SandcellExecutor(["numpy"]),
+    from sandcell.agent.smolagents_adapter import SandcellExecutor
+    agent = CodeAgent(tools=[...], model=..., executor=SandcellExecutor(),
                       additional_authorized_imports=["numpy"])
+
+The imports come from the agent: smolagents hands an executor instance nothing of the agent,
+but its run() sends the variables and tools from the agent's own method, and the adapter reads
+`additional_authorized_imports` from that caller (the agent whose python_executor it is).
 """
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -36,10 +41,11 @@ class SandcellExecutor(PythonExecutor):
         self.logger = logger
         self.limits = limits or Limits()  # the server's defaults, as for CodeAgent
         self.wall_timeout_ms = wall_timeout_ms
-        if isinstance(executor, ExecutorConnection):
-            self._conn, self._owns_conn = executor, False
-        else:
-            self._conn, self._owns_conn = open_executor(executor, token, imports=self.additional_imports), True
+        # Connected on first use: an embedded executor's import ceiling is set when it starts,
+        # and the agent's imports are only known once its run() calls us.
+        self._executor_arg, self._token = executor, token
+        self._conn: ExecutorConnection | None = executor if isinstance(executor, ExecutorConnection) else None
+        self._owns_conn = False
         self.tools: dict[str, Any] = {}
         self._final_tool: Any = None
         self._specs: tuple[ToolSpec, ...] = ()
@@ -50,7 +56,29 @@ class SandcellExecutor(PythonExecutor):
         # smolagents reads state["_print_outputs"] to show the logs of a failed execution.
         self.state: dict[str, Any] = {}
 
+    def _adopt_agent_imports(self) -> None:
+        """Takes additional_authorized_imports from the smolagents agent that is calling us."""
+        frame = sys._getframe(2)  # our caller's caller: send_tools/send_variables <- agent.run
+        for _ in range(3):
+            if frame is None:
+                return
+            agent = frame.f_locals.get("self")
+            if getattr(agent, "python_executor", None) is self:
+                wanted = [m for m in getattr(agent, "additional_authorized_imports", None) or []
+                          if m not in self.additional_imports]
+                if wanted:
+                    self.additional_imports += wanted
+                    self._close_session()  # a session's imports are fixed when it is created
+                    if self._owns_conn and self._conn is not None:  # so is an embedded executor's ceiling
+                        self._conn.close()
+                        self._conn, self._owns_conn = None, False
+                return
+            frame = frame.f_back
+
     def _open(self) -> Session:
+        if self._conn is None:
+            self._conn = open_executor(self._executor_arg, self._token, imports=self.additional_imports)
+            self._owns_conn = True
         if self.session is None:
             self.session = self._conn.client.create_session(
                 limits=self.limits, extra_imports=self.additional_imports, tools=list(self._specs))
@@ -81,6 +109,7 @@ class SandcellExecutor(PythonExecutor):
     def send_variables(self, variables: dict[str, Any]) -> None:
         """Defines JSON-representable variables as Python literals (never pickle). smolagents'
         state may hold keys like "image.png" that no code can name: those are skipped."""
+        self._adopt_agent_imports()
         variables_code(variables, skip_bad_names=True)  # fail here, early, on values JSON cannot carry
         self._variables.update(variables)
         self._define(variables)  # no session yet: _open() defines them
@@ -115,9 +144,9 @@ class SandcellExecutor(PythonExecutor):
 
     def cleanup(self) -> None:
         self._close_session()
-        if self._owns_conn:
+        if self._owns_conn and self._conn is not None:
             self._conn.close()
-            self._owns_conn = False
+            self._conn, self._owns_conn = None, False
 
     def __del__(self) -> None:
         # smolagents only calls cleanup() when the agent is used as a context manager

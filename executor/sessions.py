@@ -414,7 +414,7 @@ class SessionManager:
                                            error=str(exc))
                 if event != "msg":
                     finished = True
-                    result = self._after_death(rec, worker, event, started)
+                    result = self._after_death(rec, worker, event, started, wall_ms)
                     self._observe(result, started)
                     yield result
                     return
@@ -479,7 +479,8 @@ class SessionManager:
         except ValueError:  # too large, not UTF-8, not a JSON object
             return "malformed", None
 
-    def _after_death(self, rec: SessionRecord, worker: WorkerHandle, why: str, started: float) -> dict:
+    def _after_death(self, rec: SessionRecord, worker: WorkerHandle, why: str, started: float,
+                     wall_ms: int) -> dict:
         lim = rec.spec.limits
         if why == "deadline":
             self._kill(worker)
@@ -506,7 +507,9 @@ class SessionManager:
                                             else f"It ended with status {worker.status}") + "."
         rec.cpu_used_ms += int((time.monotonic() - started) * 1000) if why == "deadline" else 0
         note = self._restore(rec)
-        return _result(status, limit_message(status, asdict(lim), f"{detail} {restore_text(note)}"), **note)
+        # the limit this execute ran under, which its request may have lowered below the session's
+        limits = {**asdict(lim), "wall_timeout_ms": wall_ms}
+        return _result(status, limit_message(status, limits, f"{detail} {restore_text(note)}"), **note)
 
     def _claim_oom_kill(self) -> bool:
         """Whether an OOM kill in our cgroup is still unaccounted for; if so, it is this one."""
