@@ -42,7 +42,7 @@ POLICY_ESCAPES = {
     "exec": "exec('x = 1')",
     "compile": "compile('1', 's', 'eval')",
     "__builtins__": "__builtins__['eval']",
-    "globals()": "globals()",
+    "builtins through globals()": "globals()['__builtins__']['eval']",
     "vars(module)": "import statistics\nvars(statistics)",
     "open outside work dir": "open('/etc/passwd').read()",
     "open parent dir": "open('../escape.txt', 'w')",

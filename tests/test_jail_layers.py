@@ -256,7 +256,8 @@ REFUSED = {
     "socket(AF_PACKET, RAW)": (41, 17, 3, 0),
     "socket(AF_VSOCK, STREAM)": (41, 40, 1, 0),
     "socket(AF_ALG, SEQPACKET)": (41, 38, 5, 0),
-    "socketpair(AF_UNIX)": (53, 1, 1, 0, 0),
+    "socketpair(AF_INET)": (53, 2, 1, 0, 0),        # kernel: EOPNOTSUPP (AF_UNIX pairs are allowed)
+    "socketpair(AF_NETLINK)": (53, 16, 3, 0, 0),
     "connect(-1)": (42, -1, 0, 0),                  # kernel: EBADF
     "bind(-1)": (49, -1, 0, 0),
     "listen(-1)": (50, -1, 1),
@@ -493,7 +494,7 @@ def test_server_sockets_unreachable(server):
                              f"[probe(lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM).connect(({host!r}, {port}))), "
                              "probe(socket.socket, socket.AF_INET6, socket.SOCK_STREAM), "
                              "probe(socket.socket, socket.AF_UNIX, socket.SOCK_STREAM), "
-                             "probe(socket.socketpair)]")
+                             "probe(socket.socketpair, socket.AF_INET)]")  # AF_UNIX pairs: asyncio's self-pipe
         assert got == [["PermissionError", EPERM]] * 4, got
         # ...the only socket a worker holds is its own, already-connected channel; it cannot be
         # pointed anywhere else.

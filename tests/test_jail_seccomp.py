@@ -61,7 +61,8 @@ def test_program_fits_and_everything_listed_is_refused(arch, call):
     assert len(seccomp.program(PID, arch)) // 8 < 4096
     conditional = {"kill", "rt_sigqueueinfo", "tgkill", "rt_tgsigqueueinfo", "prlimit64",
                    "sched_setaffinity", "sched_setscheduler", "sched_setparam", "sched_setattr",
-                   "setpriority", "ioprio_set", "clone", "clone3", "prctl", "fcntl", "ioctl"}
+                   "setpriority", "ioprio_set", "clone", "clone3", "prctl", "fcntl", "ioctl",
+                   "socketpair"}
     for name in seccomp._numbers(arch):
         if name not in conditional:
             assert call(name) == EPERM, name
@@ -79,6 +80,15 @@ def test_clone_threads_only(call):
     assert call("clone", THREAD_FLAGS | 0x10000000) == EPERM        # + CLONE_NEWUSER
     assert call("clone", THREAD_FLAGS | 0x40000000) == EPERM        # + CLONE_NEWNET
     assert call("clone3", 0, 88) == ENOSYS
+
+
+def test_socketpair_only_anonymous_unix_pairs(call):
+    # asyncio's event loop needs one (its self-pipe); an AF_UNIX pair reaches nothing outside.
+    assert call("socketpair", 1, 1, 0, 0) == ALLOW                  # AF_UNIX, SOCK_STREAM
+    assert call("socketpair", 1, 1 | 0x80000, 0, 0) == ALLOW        # + SOCK_CLOEXEC
+    for family in (2, 10, 16, 17, 40):                              # INET, INET6, NETLINK, PACKET, VSOCK
+        assert call("socketpair", family, 1, 0, 0) == EPERM, family
+    assert call("socketpair", (1 << 32) | 2, 1, 0, 0) == EPERM      # the kernel reads an int
 
 
 def test_signals_only_to_self(call):

@@ -13,12 +13,13 @@ import pytest
 
 from executor.config import DEFAULT_ALLOWED_IMPORTS
 from executor.policy import FinalAnswerSignal, ModuleNotAllowed, Policy, PolicyConfig, PolicyViolation
+from executor.policy.modules import Allowlist
 
 # What operators typically add on top of the default (the test server's ceiling, minus asyncio).
 WIDER = ("dataclasses", "json", "functools", "operator", "string", "typing", "textwrap",
          "decimal", "fractions", "enum", "copy", "heapq", "bisect")
 FAILURES = (ImportError, ModuleNotAllowed, ModuleNotFoundError, PolicyViolation, SyntaxError,
-            NameError, AttributeError, PermissionError, TypeError)
+            NameError, AttributeError, PermissionError, TypeError, KeyError)
 
 
 @pytest.fixture(scope="module")
@@ -100,8 +101,8 @@ ESCAPES = {
     # -- code from strings, scopes, interactive helpers --
     "vars()": ("vars()", "vars"),
     "vars(obj)": ("vars(int)", "vars"),
-    "globals()": ("globals()", "globals"),
-    "locals()": ("locals()", "locals"),
+    "builtins through globals()": ("globals()['__builtins__']", "__builtins__"),
+    "hook through locals()": ("def f():\n    return locals()['_sc_final_check']\nf()", "_sc_final_check"),
     "eval": ("eval('1')", "eval"),
     "exec": ("exec('x = 1')", "exec"),
     "compile": ("compile('1', 's', 'eval')", "compile"),
@@ -123,8 +124,7 @@ ESCAPES = {
     "import traceback": ("import traceback", "'traceback'"),
     "import _io": ("import _io", "'_io'"),
     "from os import system": ("from os import system", "'os'"),
-    "dotted submodule": ("import collections.abc", "'collections.abc'"),
-    "from-import submodule": ("from collections import abc", "'collections.abc'"),
+    "alias module not part of its parent": ("import os", "'os'"),
     "from-import module attribute": ("from statistics import sys", "'statistics.sys'"),
     "from-import private module": ("from random import _os", "'random._os'"),
     "from-import re internals": ("from re import _compiler", "'re._compiler'"),
@@ -283,7 +283,8 @@ WIDE_ESCAPES = {
     "methodcaller format": ("import operator\noperator.methodcaller('format', 1)('{0.__class__}')",
                             "format"),
     "functools module via attribute": ("import functools\nfunctools.get_cache_token.__globals__", "__globals__"),
-    "json submodule": ("from json import decoder", "'json.decoder'"),
+    "json command-line submodule": ("from json import tool", "'json.tool'"),
+    "json command-line submodule dotted": ("import json.tool", "command-line"),
     "dataclasses private module": ("import dataclasses\ndataclasses._sys", "_sys"),
 }
 
@@ -313,7 +314,16 @@ def _module_attrs(mod_name):
     return [(mod_name, attr) for attr, value in vars(real).items() if isinstance(value, types.ModuleType)]
 
 
-@pytest.mark.parametrize("mod,attr", [pair for m in DEFAULT_ALLOWED_IMPORTS for pair in _module_attrs(m)],
+def _allowed_submodule(mod: str, attr: str) -> bool:
+    """A real submodule (not a module the package imported, like re.enum) that is allowed."""
+    return Allowlist(DEFAULT_ALLOWED_IMPORTS)(f"{mod}.{attr}") and \
+        sys.modules.get(f"{mod}.{attr}") is getattr(importlib.import_module(mod), attr)
+
+
+_MODULE_ATTRS = [pair for m in DEFAULT_ALLOWED_IMPORTS for pair in _module_attrs(m)]
+
+
+@pytest.mark.parametrize("mod,attr", [(m, a) for m, a in _MODULE_ATTRS if not _allowed_submodule(m, a)],
                          ids=lambda v: v)
 def test_no_module_reachable_through_allowed_module(policy, mod, attr):
     copy = policy.import_module(mod)
@@ -323,6 +333,24 @@ def test_no_module_reachable_through_allowed_module(policy, mod, attr):
     assert attr in str(info.value) or "not allowed" in str(info.value)
     with pytest.raises(ImportError):
         run(policy, f"from {mod} import {attr}")
+
+
+@pytest.mark.parametrize("mod,attr", [(m, a) for m, a in _MODULE_ATTRS if _allowed_submodule(m, a)],
+                         ids=lambda v: v)
+def test_allowed_submodules_are_reached_as_filtered_copies(policy, mod, attr):
+    # collections.abc comes with collections: as the policy's copy, never the real module.
+    assert run(policy, f"import {mod}\n{mod}.{attr}") is policy.import_module(f"{mod}.{attr}")
+    assert run(policy, f"from {mod} import {attr}\n{attr}") is policy.import_module(f"{mod}.{attr}")
+
+
+def test_submodule_rules():
+    allowed = Allowlist(("collections", "json", "os", "logging", "xml"))
+    assert allowed("collections.abc") and allowed("json.decoder") and allowed("xml.etree.ElementTree")
+    assert not allowed("os.path")                                   # os is a module, not a package
+    assert not allowed("json.tool") and not allowed("logging.config") and not allowed("logging.handlers")
+    assert not allowed("xml.etree.ElementInclude") and not allowed("json._private")
+    assert Allowlist(("logging.config",))("logging.config")         # named on purpose: allowed
+    assert allowed("__future__")
 
 
 @pytest.mark.parametrize("mod", DEFAULT_ALLOWED_IMPORTS + WIDER)
@@ -608,3 +636,12 @@ def test_type_parameter_syntax_gets_the_same_checks(policy, src, needle):
 def test_allowing_the_strptime_helper_explicitly_keeps_strptime_working(workdir):
     both = Policy(PolicyConfig(allowed_imports=("datetime", "_strptime"), workdir=str(workdir)))
     assert run(both, "import datetime\ndatetime.datetime.strptime('2024', '%Y').year") == 2024
+
+
+def test_os_path_after_import_os_says_how_to_authorize_it(workdir):
+    only_os = Policy(PolicyConfig(allowed_imports=("os",), workdir=str(workdir)))
+    err = assert_blocked(only_os, "import os\nos.path.join('a', 'b')", "'os.path' is not authorized")
+    assert "'os.*'" in str(err) and "'os.path'" in str(err)
+    for patterns in (("os", "os.path"), ("os.*",)):
+        both = Policy(PolicyConfig(allowed_imports=patterns, workdir=str(workdir)))
+        assert run(both, "import os\nos.path.join('a', 'b')") == os.path.join("a", "b")

@@ -7,8 +7,10 @@ A foreign architecture (or, on x86_64, the x32 ABI) never matches the syscall nu
 below, so it is killed / refused before any number is looked at.
 
 What is refused, and why:
-- new sockets and endpoints: socket, socketpair, connect, bind, listen, accept, accept4.
-  The worker talks over one already-connected channel it inherits; it needs none of these.
+- new sockets and endpoints: socket, connect, bind, listen, accept, accept4, and socketpair
+  of any family but AF_UNIX. The worker talks over one already-connected channel it
+  inherits; the one exception is what every asyncio event loop makes for its self-pipe:
+  an anonymous AF_UNIX pair, two connected ends that reach nothing outside the process.
 - new programs and processes: execve, execveat, fork, vfork; clone unless it makes a thread
   (CLONE_THREAD set, no namespace flag); clone3 -> ENOSYS (its flags sit in memory, which
   a filter cannot read).
@@ -209,6 +211,7 @@ _RULES: dict[str, _Block] = {
     "sched_setattr": _only_if((0, _SELF)),
     "setpriority": _only_if((0, (0,)), (1, _SELF)),      # PRIO_PROCESS only
     "ioprio_set": _only_if((0, (1,)), (1, _SELF)),       # IOPRIO_WHO_PROCESS only
+    "socketpair": _only_if((0, (1,))),                    # AF_UNIX only (asyncio's self-pipe)
     "clone": _threads_only(),
     "clone3": _ret(_errno(errno.ENOSYS)),
     # PR_SET_PDEATHSIG (must keep dying with the zygote), PR_SET_DUMPABLE, PR_SET_MM, PR_SET_PTRACER

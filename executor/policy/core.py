@@ -52,6 +52,7 @@ class Policy:
         base.update(
             getattr=guards.guarded_getattr, setattr=guards.guarded_setattr,
             delattr=guards.guarded_delattr, hasattr=guards.guarded_hasattr, vars=guards.guarded_vars,
+            globals=guards.user_globals, locals=guards.user_locals,
             open=confined_open(config.workdir, config.file_access, self.file_writes),
             __import__=self._gate.import_hook,
             **{name: guards.unavailable(name) for name in FORBIDDEN_CALLS},

@@ -11,13 +11,14 @@ from collections import UserString
 from types import ModuleType
 
 from executor.policy.errors import FinalAnswerSignal, PolicyViolation
-from executor.policy.names import (FORBIDDEN_CALLS, FORBIDDEN_NAMES, SLOT_SETTERS, attr_problem,
-                                   attr_write_problem, format_field_problem, match_attr_problem,
-                                   plain_str)
+from executor.policy.names import (FORBIDDEN_CALLS, FORBIDDEN_NAMES, GUARD_PREFIX, SLOT_SETTERS,
+                                   attr_problem, attr_write_problem, format_field_problem,
+                                   match_attr_problem, plain_str)
 
 __all__ = ["guarded_getattr", "guarded_setattr", "guarded_delattr", "guarded_hasattr",
            "guarded_vars", "instance_dict", "format_attr", "check_template", "final_check",
-           "unavailable", "slot_setter", "match_classes", "class_namespace"]
+           "unavailable", "slot_setter", "match_classes", "class_namespace", "user_globals",
+           "user_locals"]
 
 _FORMAT_METHODS = ("format", "format_map")
 _checked_templates: dict[str, None] = {}
@@ -274,3 +275,20 @@ def class_namespace() -> None:
     if type(namespace) not in _TRUSTED_NAMESPACES:
         raise TypeError("a metaclass __prepare__ returning a custom namespace is not supported "
                         "in the sandbox; use a plain class body")
+
+
+# -- globals() and locals(): a snapshot of the user's own names --
+def _own_names(mapping) -> dict:
+    return {k: v for k, v in mapping.items()
+            if not (type(k) is str and (k == "__builtins__" or k.startswith(GUARD_PREFIX)))}
+
+
+def user_globals() -> dict:
+    """globals() for user code: a copy of the cell's variables (`'x' in globals()`), without
+    the builtins and the compiler's hidden names; writing to it changes nothing."""
+    return _own_names(sys._getframe(1).f_globals)
+
+
+def user_locals() -> dict:
+    """locals(): the same, for the calling function's (or class body's) variables."""
+    return _own_names(sys._getframe(1).f_locals)

@@ -1,10 +1,11 @@
 """The import allowlist, and the filtered module copies that user code gets instead of the
 real modules, so that nothing reachable from an allowed module leads outside the allowlist
-(`statistics.sys`, `random._os`, `collections.abc` when only `collections` is allowed)."""
+(`statistics.sys`, `random._os`, `os.path` when only `os` is allowed)."""
 from __future__ import annotations
 
 import importlib
 import importlib.util
+import sys
 import types
 
 from executor.policy.errors import ModuleNotAllowed
@@ -19,6 +20,7 @@ __all__ = ["Allowlist", "ModuleGate"]
 # user code alike, as a copy holding only the functions the C side calls: the real module
 # leads to locale, calendar and from there to sys.
 # helper module -> (allowed modules that need it, the names they call)
+_ABSENT = object()
 _C_HELPERS = {
     "_strptime": (("datetime", "time"), ("_strptime_datetime", "_strptime_time",
                                          "_strptime_datetime_date", "_strptime_datetime_time")),
@@ -32,9 +34,48 @@ _C_HELPERS = {
 # happen and hands back nothing of it.
 _INTERPRETER_IMPORTS = frozenset({"typing"})
 
+# Compiler directives, not code: `from __future__ import annotations` is always allowed.
+_ALWAYS = frozenset({"__future__"})
+
+# Submodules of an allowed stdlib package come with it (`collections` gives `collections.abc`,
+# `json` gives `json.decoder`), except private ones and these, which reach outside the
+# session on their own. A pattern naming one (or `pkg.*`) still allows it on purpose.
+DANGEROUS_SUBMODULES = {
+    "asyncio.subprocess": "starts processes",
+    "asyncio.unix_events": "child process watchers and raw OS event-loop internals",
+    "concurrent.futures.process": "forks worker processes",
+    "json.tool": "a command-line entry point: reads argv, opens files, exits the process",
+    "logging.config": "listen() serves a socket that takes configuration, code included",
+    "logging.handlers": "handlers that open sockets, send mail and rotate files",
+    "xml.etree.ElementInclude": "XInclude reads any file or URL a document names",
+    "xml.dom.xmlbuilder": "its entity resolver opens URLs",
+    "urllib.request": "opens network connections and local files",
+    "http.client": "opens network connections",
+    "http.server": "serves sockets and runs CGI programs",
+}
+
+
+def _dangerous(name: str) -> str | None:
+    for sub, why in DANGEROUS_SUBMODULES.items():
+        if name == sub or name.startswith(sub + "."):
+            return why
+    return None
+
+
+def _is_package(name: str) -> bool:
+    module = sys.modules.get(name)
+    if module is not None:
+        return hasattr(module, "__path__")
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return False
+    return spec is not None and spec.submodule_search_locations is not None
+
 
 class Allowlist:
-    """Patterns `pkg` (that module only) and `pkg.*` (the package and everything under it)."""
+    """Patterns `pkg` (that module, plus the public submodules of a stdlib package, minus
+    DANGEROUS_SUBMODULES) and `pkg.*` (the package and everything under it)."""
 
     def __init__(self, patterns: tuple[str, ...]):
         self.patterns = tuple(patterns)
@@ -45,9 +86,21 @@ class Allowlist:
     def __call__(self, name: str) -> bool:
         hit = self._memo.get(name)
         if hit is None:
-            hit = name in self._exact or any(name == t or name.startswith(t + ".") for t in self._trees)
+            hit = name in self._exact or name in _ALWAYS or \
+                any(name == t or name.startswith(t + ".") for t in self._trees) or \
+                self._stdlib_submodule(name)
             self._memo[name] = hit
         return hit
+
+    def _stdlib_submodule(self, name: str) -> bool:
+        parts = name.split(".")
+        if len(parts) < 2 or parts[0] not in sys.stdlib_module_names or _dangerous(name):
+            return False
+        for i in range(1, len(parts)):
+            parent = ".".join(parts[:i])
+            if parent in self._exact and not any(p.startswith("_") for p in parts[i:]):
+                return _is_package(parent)  # os is a module: os.path is an alias, not part of it
+        return False
 
     def leads_to(self, name: str) -> bool:
         """Whether some allowed module lives under `name` (so `import xml.etree` needs `xml`)."""
@@ -65,9 +118,11 @@ class ModuleGate:
 
     def refusal(self, name: str) -> ModuleNotAllowed:
         shown = ", ".join(self.allowed.patterns) or "none"
+        why = _dangerous(name)
         return ModuleNotAllowed(
-            f"import of {name!r} is not allowed in this sandbox; allowed modules: {shown}. "
-            "Use only these, or ask the operator to widen the allowlist", name=name)
+            f"import of {name!r} is not allowed in this sandbox{f' ({why})' if why else ''}; "
+            f"allowed modules: {shown}. Use only these, or ask the operator to widen the allowlist",
+            name=name)
 
     def import_module(self, name: str) -> types.ModuleType:
         """The filtered copy of an allowed module (also used to restore checkpoints)."""
@@ -102,7 +157,34 @@ class ModuleGate:
         exported = getattr(real, "__all__", None)
         if exported is not None:
             copy.__all__ = [n for n in exported if n in copy.__dict__]
+        copy.__dict__["__getattr__"] = self._missing_attribute(real, name)
         return copy
+
+    def _missing_attribute(self, real: types.ModuleType, name: str):
+        """The copy's module __getattr__ (PEP 562): attaches an allowed submodule on first use
+        (`collections.abc` after `import collections`), and otherwise says why the name is
+        missing where the real module has it, and how to get it."""
+        def __getattr__(attr: str):
+            value = getattr(real, attr, _ABSENT) if type(attr) is str else _ABSENT
+            if value is _ABSENT:
+                raise AttributeError(f"module {name!r} has no attribute {attr!r}")
+            dotted = f"{name}.{attr}"
+            if attr.startswith("_"):
+                raise AttributeError(f"module {name!r}: private attribute {attr!r} is not available "
+                                     "in the sandbox; use the module's public API")
+            if not isinstance(value, types.ModuleType):
+                raise AttributeError(f"module {name!r} has no attribute {attr!r} in the sandbox")
+            if sys.modules.get(dotted) is value:  # a submodule, or an alias like os.path
+                if self.allowed(dotted):
+                    return self._attach(dotted)
+                why = _dangerous(dotted)
+                raise AttributeError(
+                    f"{dotted!r} is not available in the sandbox: {why}" if why else
+                    f"{dotted!r} is not authorized in this sandbox (only {name!r} is); ask the "
+                    f"operator to allow {dotted!r} or {name + '.*'!r}")
+            raise AttributeError(f"module {name!r} has no attribute {attr!r} in the sandbox: it is "
+                                 f"the module {value.__name__!r}; import allowed modules directly")
+        return __getattr__
 
     def _attach(self, dotted: str) -> types.ModuleType:
         """Import `a.b.c` and link the copies a -> b -> c; returns the copy of `a.b.c`."""

@@ -50,8 +50,6 @@ FORBIDDEN_NAMES = {
     "eval": "write the code directly instead of building it as a string",
     "exec": "write the code directly instead of building it as a string",
     "compile": "write the code directly instead of building it as a string",
-    "globals": "refer to variables by name, or keep dynamic data in a dict",
-    "locals": "refer to variables by name, or keep dynamic data in a dict",
     "breakpoint": "debugging is not available; print the values you need",
 }
 # Builtins that are only rejected when called, since their names are common variable names.
