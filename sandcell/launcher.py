@@ -138,7 +138,8 @@ class DockerExecutor:
                     pass
                 for c in (executor, forwarder):
                     c.reload()
-                    if c.status in ("exited", "dead"):
+                    # a restart before it ever served is a start failure, not a crash to ride out
+                    if c.status in ("exited", "dead", "restarting") or c.attrs.get("RestartCount"):
                         raise ContainerStartError(f"{c.name} exited with {c.attrs['State'].get('ExitCode')}:\n"
                                                   + c.logs(tail=40).decode(errors="replace"))
                 if time.monotonic() > deadline:

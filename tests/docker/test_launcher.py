@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from sandcell.client import ExecutorClient
-from sandcell.container import ImageNotFound, docker_client, exec_in
+from sandcell.container import ContainerStartError, ImageNotFound, docker_client, exec_in
 from sandcell.hardening import inspect_drift
 from sandcell.launcher import LABEL, DockerExecutor, LaunchConfig
 from tests.agent.scripted_llm import ScriptedLLM, text
@@ -223,6 +223,16 @@ def test_missing_image_says_how_to_build_it(docker):
     with pytest.raises(ImageNotFound, match=f"make image IMAGE={missing}"):
         ex.start()
     assert leftovers(docker, ex.name) == NOTHING and ex._reaper is None  # nothing was started
+
+
+def test_executor_that_does_not_start_is_reported_with_its_log_and_removed(docker, executor_image):
+    """A server that exits at start (here: a setting it refuses) is a ContainerStartError
+    carrying the server's own complaint, and nothing of the attempt stays behind."""
+    ex = DockerExecutor(LaunchConfig(image=executor_image, server_env=(("SANDCELL_MAX_SESSIONS", "many"),)))
+    with pytest.raises(ContainerStartError, match="exited") as info:
+        ex.start()
+    assert "SANDCELL_MAX_SESSIONS" in str(info.value) or "many" in str(info.value), str(info.value)
+    assert leftovers(docker, ex.name) == NOTHING
 
 
 def test_cli_with_missing_image_is_a_message_not_a_traceback(llm):
