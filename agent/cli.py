@@ -16,10 +16,11 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.rule import Rule
 from rich.text import Text
-from sandcell.client import SandcellError
+from sandcell.client import ClientTls, SandcellError
 from sandcell.container import ContainerError
 
 from agent.code_agent import CodeAgent
+from agent.executor_conn import ExecutorConnection
 from agent.errors import AgentError, AgentMaxStepsError
 from agent.memory import ActionStep, FinalAnswerStep
 from agent.models.base import Model
@@ -46,6 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a running executor (its token from $SANDCELL_TOKEN); docker: the hardened container, "
                         "started for this run; local: an embedded executor process; auto (default, or "
                         "$SANDCELL_EXECUTOR): docker when Docker answers and the image is built, else local")
+    r.add_argument("--tls-ca", default=os.environ.get("SANDCELL_TLS_CA", ""), metavar="PEM",
+                   help="connect to --executor over TLS, trusting this CA (default $SANDCELL_TLS_CA)")
+    r.add_argument("--tls-cert", default=os.environ.get("SANDCELL_CLIENT_CERT", ""), metavar="PEM",
+                   help="client certificate for a server that requires mTLS (default $SANDCELL_CLIENT_CERT)")
+    r.add_argument("--tls-key", default=os.environ.get("SANDCELL_CLIENT_KEY", ""), metavar="PEM",
+                   help="key of --tls-cert (default $SANDCELL_CLIENT_KEY)")
     # one value per flag (repeatable): a list-valued flag would swallow the task after it
     r.add_argument("--imports", action="extend", type=_names, default=[], metavar="M1,M2",
                    help="extra modules the code may import, comma-separated, flag repeatable "
@@ -88,7 +95,11 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     common: dict[str, Any] = {"max_steps": args.max_steps, "planning_interval": args.planning_interval,
                               "stream_outputs": args.stream, "verbosity_level": LogLevel.OFF}
     if args.agent == "code":
-        agent = CodeAgent(tools, model, executor=args.executor, executor_token=os.environ.get("SANDCELL_TOKEN"),
+        executor: Any = args.executor
+        if executor and ":" in executor and (args.tls_ca or args.tls_cert):  # HOST:PORT, not docker/local
+            executor = ExecutorConnection.connect(executor, os.environ.get("SANDCELL_TOKEN"),
+                                                  ClientTls(args.tls_ca, args.tls_cert, args.tls_key))
+        agent = CodeAgent(tools, model, executor=executor, executor_token=os.environ.get("SANDCELL_TOKEN"),
                           additional_authorized_imports=args.imports, **common)
         agent.on_executor = lambda text: console.print(Text(text, style="dim"))
     else:

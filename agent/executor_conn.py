@@ -13,7 +13,7 @@ import weakref
 from collections.abc import Sequence
 
 from sandcell import launcher
-from sandcell.client import ExecutorClient
+from sandcell.client import ClientTls, ExecutorClient
 from sandcell.container import ContainerError
 from sandcell.local import ExecutorProcess
 
@@ -50,9 +50,9 @@ class ExecutorConnection:
         return self.process is not None
 
     @classmethod
-    def connect(cls, address: str, token: str | None = None) -> "ExecutorConnection":
-        """A running executor at "host:port"."""
-        return cls(ExecutorClient(address, token=token), token=token)
+    def connect(cls, address: str, token: str | None = None, tls: ClientTls | None = None) -> "ExecutorConnection":
+        """A running executor at "host:port"; over TLS with `tls` (default: ClientTls.from_env())."""
+        return cls(ExecutorClient(address, token=token, tls=tls or ClientTls.from_env()), token=token)
 
     @classmethod
     def start_local(cls, *flags: str, startup_timeout_s: float = 60.0) -> "ExecutorConnection":

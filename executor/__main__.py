@@ -29,11 +29,15 @@ def main(argv: list[str] | None = None) -> int:
         with open(tmp, "w") as f:
             f.write(address)
         os.replace(tmp, config.ready_file)  # readers never see a half-written address
-    log.info("serving", extra={"event": "serving", "address": address, "auth": bool(config.token),
+    log.info("serving", extra={"event": "serving", "address": address,
+                               "auth": running.auth.enabled if running.auth else False, "tls": bool(config.tls_cert),
+                               "mtls": bool(config.tls_client_ca),
                                "allowed_imports": list(config.allowed_imports)})
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    if running.auth is not None:  # SIGHUP: re-read the credentials file now (it is also checked on change)
+        signal.signal(signal.SIGHUP, lambda *_: running.auth.reload())
     if config.parent_pid:
         threading.Thread(target=_watch_parent, args=(config.parent_pid, stop), daemon=True).start()
     stop.wait()

@@ -7,6 +7,8 @@ import sys
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from sandcell.client.tls import ClientTls, secure_channel
+
 __all__ = ["main"]
 
 
@@ -14,9 +16,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="sandcell-health", description=__doc__)
     parser.add_argument("--address", default="127.0.0.1:50051")
     parser.add_argument("--timeout-s", type=float, default=3.0)
+    parser.add_argument("--tls-ca", default="", help="PEM CA of the server's certificate: check over TLS")
+    parser.add_argument("--tls-cert", default="", help="PEM client certificate, for a server that requires mTLS")
+    parser.add_argument("--tls-key", default="", help="PEM key of --tls-cert")
+    parser.add_argument("--tls-server-name", default="", help="name the server's certificate must carry, "
+                        "when not the address's host")
     args = parser.parse_args(argv)
+    tls = (ClientTls(args.tls_ca, args.tls_cert, args.tls_key, args.tls_server_name)
+           if args.tls_ca or args.tls_cert else None)
     try:
-        with grpc.insecure_channel(args.address) as channel:
+        with secure_channel(args.address, tls, ()) as channel:
             resp = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=args.timeout_s)
     except grpc.RpcError as err:
         print(f"unhealthy: {err.code().name}: {err.details()}", file=sys.stderr)

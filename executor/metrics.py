@@ -1,4 +1,4 @@
-"""Prometheus metrics: sessions, executes by status, execute latency."""
+"""Prometheus metrics: sessions and executes by tenant (its name, never a credential), latency."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,10 +23,12 @@ class Metrics:
         reg = CollectorRegistry()
         return cls(
             registry=reg,
-            sessions_created=Counter("sandcell_sessions_created", "Sessions created", registry=reg),
-            sessions_closed=Counter("sandcell_sessions_closed", "Sessions closed (any reason)", registry=reg),
+            sessions_created=Counter("sandcell_sessions_created", "Sessions created, by tenant", ["tenant"], registry=reg),
+            sessions_closed=Counter("sandcell_sessions_closed", "Sessions closed (any reason), by tenant", ["tenant"],
+                                    registry=reg),
             sessions_open=Gauge("sandcell_sessions_open", "Sessions open now", registry=reg),
-            executes=Counter("sandcell_executes", "Executes by result status", ["status"], registry=reg),
+            executes=Counter("sandcell_executes", "Executes by result status and tenant", ["status", "tenant"],
+                             registry=reg),
             execute_seconds=Histogram("sandcell_execute_seconds", "Execute latency inside the server",
                                       buckets=(.0005, .001, .002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60),
                                       registry=reg),

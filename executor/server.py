@@ -1,7 +1,6 @@
 """The gRPC face of the executor: servicer, auth, health, reflection, graceful shutdown."""
 from __future__ import annotations
 
-import hmac
 import logging
 import threading
 import time
@@ -21,6 +20,8 @@ from executor.errors import AuthenticationError, ExecutorError, InvalidRequestEr
 from executor.metrics import Metrics
 from executor.rpc_guard import GuardInterceptor
 from executor.sessions import SessionManager, SessionRecord
+from executor.tenants import Authenticator, Tenant, audit, authenticator_for, is_loopback
+from executor.tls import TlsFiles, server_credentials
 
 __all__ = ["ExecutorServicer", "RunningServer", "build_server", "SERVICE_NAME"]
 
@@ -94,45 +95,63 @@ def _cancellation(context) -> Cancellation:
 
 
 class ExecutorServicer(pb_grpc.ExecutorServiceServicer):
-    def __init__(self, sessions: SessionManager):
+    def __init__(self, sessions: SessionManager, auth: Authenticator | None = None):
         self.sessions = sessions
+        self.auth = auth or Authenticator(defaults=sessions.default_tenant.quotas)
+
+    def _caller(self, context, method: str) -> Tenant:
+        """The calling tenant, or the call ends UNAUTHENTICATED (and an audit line says so)."""
+        auth = self.auth
+        if not auth.enabled:
+            return self.sessions.default_tenant
+        try:
+            return auth.resolve(context.invocation_metadata(), context.auth_context() if auth.mtls else None)
+        except AuthenticationError as err:
+            audit("auth_failed", "", method=method, peer=context.peer(), reason=err.message)
+            context.abort_with_status(to_status(err))
 
     def CreateSession(self, request, context):
+        tenant = self._caller(context, "CreateSession")
         try:
             limits = {name: getattr(request.limits, name) for name in _LIMIT_FIELDS}
             tools = [_tool_dict(t) for t in request.tools]
-            rec = self.sessions.create(limits, list(request.extra_imports), tools, not request.disable_file_access)
+            rec = self.sessions.create(limits, list(request.extra_imports), tools, not request.disable_file_access,
+                                       tenant)
         except ExecutorError as err:
             context.abort_with_status(to_status(err))
-        log.info("session created", extra={"event": "session_created", "session_id": rec.session_id})
+        audit("session_created", tenant.name, session_id=rec.session_id, peer=context.peer())
         return pb.CreateSessionResponse(session=session_proto(rec))
 
     def GetSession(self, request, context):
+        tenant = self._caller(context, "GetSession")
         try:
-            return pb.GetSessionResponse(session=session_proto(self.sessions.get(request.session_id)))
+            return pb.GetSessionResponse(session=session_proto(self.sessions.get(request.session_id, tenant)))
         except ExecutorError as err:
             context.abort_with_status(to_status(err))
 
     def ListSessions(self, request, context):
+        tenant = self._caller(context, "ListSessions")
         size = request.page_size or 100
         try:
             offset = int(request.page_token or 0)
         except ValueError:
             context.abort_with_status(to_status(InvalidRequestError("page_token is not one this server issued")))
-        records = self.sessions.list()
+        records = self.sessions.list(tenant)
         page = records[offset:offset + size]
         token = str(offset + size) if offset + size < len(records) else ""
         return pb.ListSessionsResponse(sessions=[session_proto(r) for r in page], next_page_token=token)
 
     def CloseSession(self, request, context):
+        tenant = self._caller(context, "CloseSession")
         try:
-            rec = self.sessions.close(request.session_id)
+            rec = self.sessions.close(request.session_id, tenant)
         except ExecutorError as err:
             context.abort_with_status(to_status(err))
-        log.info("session closed", extra={"event": "session_closed", "session_id": rec.session_id})
+        audit("session_closed", tenant.name, session_id=rec.session_id, peer=context.peer(), why="closed by caller")
         return pb.CloseSessionResponse(session=session_proto(rec))
 
     def Execute(self, request_iterator, context):
+        tenant = self._caller(context, "Execute")
         first = next(request_iterator, None)
         try:
             if first is None or first.WhichOneof("kind") != "start":
@@ -143,7 +162,7 @@ class ExecutorServicer(pb_grpc.ExecutorServiceServicer):
                                 if r.tool_result.WhichOneof("outcome") == "error"
                                 else {"result_json": r.tool_result.result_json})}
                             for r in request_iterator if r.WhichOneof("kind") == "tool_result")
-            for msg in self.sessions.execute(session_id, start, tool_results, _cancellation(context)):
+            for msg in self.sessions.execute(session_id, start, tool_results, _cancellation(context), tenant):
                 op = msg["op"]
                 if op == "out":
                     yield pb.ExecuteResponse(output=pb.OutputChunk(stream=_STREAMS[msg["stream"]], text=msg["text"]))
@@ -156,10 +175,11 @@ class ExecutorServicer(pb_grpc.ExecutorServiceServicer):
             context.abort_with_status(to_status(err))
 
     def ExecuteUnary(self, request, context):
+        tenant = self._caller(context, "ExecuteUnary")
         out = {"stdout": [], "stderr": []}
         try:
             session_id, start = _start_dict(request.start)
-            for msg in self.sessions.execute(session_id, start, None, _cancellation(context)):
+            for msg in self.sessions.execute(session_id, start, None, _cancellation(context), tenant):
                 if msg["op"] == "out":
                     out[msg["stream"]].append(msg["text"])
                 elif msg["op"] == "result":
@@ -169,29 +189,6 @@ class ExecutorServicer(pb_grpc.ExecutorServiceServicer):
             context.abort_with_status(to_status(err))
 
 
-class _AuthInterceptor(grpc.ServerInterceptor):
-    """Requires `authorization: Bearer <token>` on the executor service (health stays open for probes)."""
-
-    def __init__(self, token: str):
-        self._expected = f"Bearer {token}".encode()
-
-    def intercept_service(self, continuation, details):
-        handler = continuation(details)
-        if handler is None or not details.method.startswith(f"/{SERVICE_NAME}/"):
-            return handler
-        got = dict(details.invocation_metadata).get("authorization", "")
-        if hmac.compare_digest(got.encode(), self._expected):
-            return handler
-        status = to_status(AuthenticationError("missing or wrong bearer token; send metadata "
-                                               "'authorization: Bearer <token>'"))
-
-        def deny(_request, context):
-            context.abort_with_status(status)
-        if handler.request_streaming and handler.response_streaming:
-            return grpc.stream_stream_rpc_method_handler(deny)
-        return grpc.unary_unary_rpc_method_handler(deny, handler.request_deserializer, handler.response_serializer)
-
-
 @dataclass
 class RunningServer:
     server: grpc.Server
@@ -199,6 +196,7 @@ class RunningServer:
     sessions: SessionManager
     health: health.HealthServicer
     metrics: Metrics
+    auth: Authenticator | None = None  # reload() re-reads the credentials file (SIGHUP)
 
     def stop(self, grace_s: float = 10.0) -> None:
         """Graceful: report NOT_SERVING, let running executes finish, then stop workers."""
@@ -216,20 +214,31 @@ class RunningServer:
 def build_server(config: ServerConfig) -> RunningServer:
     metrics = Metrics.create()
     # The zygote starts before gRPC creates any thread, and workers fork from it, not from us.
+    if config.tls_client_ca and not config.tls_cert:
+        raise ValueError("--tls-client-ca needs --tls-cert and --tls-key: mTLS is TLS with client certificates")
+    if bool(config.tls_cert) != bool(config.tls_key):
+        raise ValueError("--tls-cert and --tls-key go together")
+    auth = authenticator_for(config)  # reads the credentials file first: a bad one fails the start
     sessions = SessionManager(config, metrics)
-    interceptors = [GuardInterceptor(SERVICE_NAME)] + ([_AuthInterceptor(config.token)] if config.token else [])
+    interceptors = [GuardInterceptor(SERVICE_NAME)]
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=config.threads, thread_name_prefix="rpc"),
         interceptors=interceptors,
         options=[("grpc.max_receive_message_length", config.max_message_bytes),
                  ("grpc.max_send_message_length", max(config.max_message_bytes, 64 << 20)),
                  ("grpc.so_reuseport", 0)])
-    pb_grpc.add_ExecutorServiceServicer_to_server(ExecutorServicer(sessions), server)
+    pb_grpc.add_ExecutorServiceServicer_to_server(ExecutorServicer(sessions, auth), server)
     health_servicer = health.HealthServicer(experimental_non_blocking=True,
                                             experimental_thread_pool=futures.ThreadPoolExecutor(max_workers=1))
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
-    port = server.add_insecure_port(f"{config.host}:{config.port}")
+    address = f"{config.host}:{config.port}"
+    if config.tls_cert:
+        port = server.add_secure_port(address, server_credentials(
+            TlsFiles(config.tls_cert, config.tls_key, config.tls_client_ca)))
+    else:
+        port = server.add_insecure_port(address)
+    _warn_if_open(config)
     if not port:
         sessions.shutdown()
         raise OSError(f"could not bind {config.host}:{config.port}")
@@ -244,7 +253,19 @@ def build_server(config: ServerConfig) -> RunningServer:
     threading.Thread(target=_track_sessions, args=(sessions, metrics), daemon=True).start()
     if config.metrics_port:
         metrics.serve(config.metrics_port, config.host)
-    return RunningServer(server, port, sessions, health_servicer, metrics)
+    return RunningServer(server, port, sessions, health_servicer, metrics, auth)
+
+
+def _warn_if_open(config: ServerConfig) -> None:
+    if is_loopback(config.host):
+        return
+    if not (config.token or config.tokens_file or config.tls_client_ca):
+        log.warning("NO AUTHENTICATION on a non-loopback address: anyone who reaches %s:%s can run code and "
+                    "see every session; set --tokens-file, --token or --tls-client-ca", config.host, config.port,
+                    extra={"event": "auth_disabled", "host": config.host})
+    elif not config.tls_cert:
+        log.warning("bearer tokens travel in clear text on a non-loopback address; set --tls-cert and --tls-key",
+                    extra={"event": "tls_disabled", "host": config.host})
 
 
 def _track_sessions(sessions: SessionManager, metrics: Metrics) -> None:

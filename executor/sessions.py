@@ -19,14 +19,17 @@ from executor.cancel import CANCEL_SIGNAL, Cancellation
 from executor.logs import SessionLog
 from executor.untrusted import MalformedMessage, OutputBudget, clean_message, clean_ready, short_text
 from executor.config import LimitError, ServerConfig, SessionLimits
-from executor.errors import (InvalidRequestError, RequestTooLargeError, SessionBusyError,
-                             SessionClosedError, SessionNotFoundError, TooManyExecutesError, TooManySessionsError,
+from executor.admission import Admission, CpuBudget
+from executor.cpushare import set_weight
+from executor.errors import (InvalidRequestError, RequestTooLargeError, SessionsQuotaError, SessionBusyError,
+                             SessionClosedError, SessionNotFoundError, TooManySessionsError,
                              ShuttingDownError, WorkerStartError)
 from executor.fdbudget import check_budget
 from executor.floors import below_floor
 from executor.leftovers import SESSIONS_PREFIX, STATE_PREFIX, owned_dir, sweep
 from executor.oom import oom_kills
 from executor.snapshot import checkpoint_fd, wipe_checkpoint
+from executor.tenants import DEFAULT_TENANT, Tenant, audit, server_quotas
 from executor.outcome import limit_message
 from executor.worker_handle import WorkerHandle
 from executor.supervisor import ZygoteSupervisor
@@ -68,6 +71,7 @@ class SessionRecord:
     workdir: str
     ckpt_fd: int
     uid: int | None
+    tenant: Tenant  # its owner
     create_time: float = field(default_factory=time.time)
     last_active: float = field(default_factory=time.time)
     execute_count: int = 0
@@ -86,7 +90,12 @@ class SessionManager:
         self.metrics = metrics
         self._sessions: dict[str, SessionRecord] = {}
         self._lock = threading.Lock()
-        self._executes_running = 0  # under _lock; a counter, not a Semaphore: that's ten Python calls a use
+        self.admission = Admission(config.max_concurrent_executes,
+                                   config.execute_queue_length or 4 * config.max_concurrent_executes,
+                                   config.execute_queue_timeout_ms / 1000)
+        self.cpu_budget = CpuBudget()
+        self.default_tenant = Tenant(DEFAULT_TENANT, server_quotas(config))  # callers that name none
+        self._held: dict[str, int] = {}  # tenant name -> sessions it holds, under _lock
         self._logs = SessionLog(log)  # lines about a session's own doings: clipped, rate-limited
         self._executes_by_status: dict = {}  # status -> its child of metrics.executes
         self._oom_claimed = oom_kills() or 0  # OOM kills before we started are not ours
@@ -123,20 +132,28 @@ class SessionManager:
         self._reaper.start()
 
     # -- lifecycle --
-    def create(self, limits: dict, extra_imports: list[str], tools: list[dict], file_access: bool) -> SessionRecord:
+    def create(self, limits: dict, extra_imports: list[str], tools: list[dict], file_access: bool,
+               tenant: Tenant | None = None) -> SessionRecord:
         if self.draining:
             raise ShuttingDownError("the executor is shutting down and takes no new sessions; "
                                     "create the session on another replica, or retry once it has restarted")
         spec = self._validate(limits, extra_imports, tools, file_access)
+        tenant = tenant or self.default_tenant
         with self._lock:
             if len(self._sessions) >= self.config.max_sessions:
                 raise TooManySessionsError(
                     f"the server holds its maximum of {self.config.max_sessions} sessions; close one first",
                     max_sessions=self.config.max_sessions)
+            held = self._held.get(tenant.name, 0)
+            if held >= tenant.quotas.max_sessions:
+                raise SessionsQuotaError(
+                    f"tenant {tenant.name!r} holds its maximum of {tenant.quotas.max_sessions} sessions "
+                    "(quota max_sessions); close one first", 1.0, limit=tenant.quotas.max_sessions)
             sid = secrets.token_urlsafe(18)
             uid = self._free_uids.pop() if self._is_root else None
-            rec = SessionRecord(sid, spec, os.path.join(self._root, sid), -1, uid)
+            rec = SessionRecord(sid, spec, os.path.join(self._root, sid), -1, uid, tenant)
             self._sessions[sid] = rec
+            self._held[tenant.name] = held + 1
         try:
             os.mkdir(rec.workdir, 0o700)
             if uid is not None:
@@ -150,7 +167,7 @@ class SessionManager:
                                            "close a session or retry later", max_sessions=self.config.max_sessions) from exc
             raise
         if self.metrics:
-            self.metrics.sessions_created.inc()
+            self.metrics.sessions_created.labels(tenant=tenant.name).inc()
         return rec
 
     def _validate(self, limits, extra_imports, tools, file_access) -> SessionSpec:
@@ -204,6 +221,7 @@ class SessionManager:
         rec.worker = worker
         if forked.done() and forked.exception() is None:
             worker.child = forked.result()  # a spare took it: the zygote named it already
+            set_weight(worker.pid, rec.tenant.quotas.nice)
             if not restore:
                 # It jails itself while the reply travels to the client; no code reaches it
                 # before that, because it reads its channel only once jailed, and the first
@@ -221,6 +239,7 @@ class SessionManager:
             except Exception as exc:  # the zygote is gone
                 worker.sock.close()
                 raise WorkerStartError(f"the session worker failed to start: {exc}") from exc
+            set_weight(worker.pid, rec.tenant.quotas.nice)
         ready = _own_ready(ready, worker)
         if ready.get("op") != "ready":
             worker.kill()
@@ -251,19 +270,23 @@ class SessionManager:
         with contextlib.suppress(OSError):
             worker.sock.shutdown(socket.SHUT_RDWR)
 
-    def get(self, session_id: str) -> SessionRecord:
+    def get(self, session_id: str, tenant: Tenant | None = None) -> SessionRecord:
+        """The open session `session_id`; another tenant's is NOT_FOUND, exactly like one that never was."""
         rec = self._sessions.get(session_id)
-        if rec is None or rec.closed:
+        if rec is None or rec.closed or (tenant is not None and rec.tenant.name != tenant.name):
             shown = _bounded(session_id)  # a caller's string: echoed as a bounded prefix only
             raise SessionNotFoundError(f"no session {shown!r}: it was closed, expired, or never existed; "
                                        "create a new session", session_id=shown)
         return rec
 
-    def list(self) -> list[SessionRecord]:
-        return sorted((r for r in self._sessions.values() if not r.closed), key=lambda r: r.create_time)
+    def list(self, tenant: Tenant | None = None) -> list[SessionRecord]:
+        """Open sessions, oldest first; only `tenant`'s when given."""
+        return sorted((r for r in self._sessions.values()
+                       if not r.closed and (tenant is None or r.tenant.name == tenant.name)),
+                      key=lambda r: r.create_time)
 
-    def close(self, session_id: str) -> SessionRecord:
-        rec = self.get(session_id)
+    def close(self, session_id: str, tenant: Tenant | None = None) -> SessionRecord:
+        rec = self.get(session_id, tenant)
         self._discard(rec)
         return rec
 
@@ -274,12 +297,15 @@ class SessionManager:
             if rec.closed:
                 return
             rec.closed = True
-            self._sessions.pop(rec.session_id, None)
+            if self._sessions.pop(rec.session_id, None) is not None:
+                held = self._held.pop(rec.tenant.name) - 1
+                if held:
+                    self._held[rec.tenant.name] = held
         self._logs.forget(rec.session_id)
         if not self._release(rec) and rec.worker is not None:
             self._halt(rec.worker)
         if self.metrics:
-            self.metrics.sessions_closed.inc()
+            self.metrics.sessions_closed.labels(tenant=rec.tenant.name).inc()
 
     def _release(self, rec: SessionRecord) -> bool:
         """Gives back a closed session's worker, checkpoint, work dir and uid, unless an execute
@@ -313,7 +339,8 @@ class SessionManager:
                 lim = rec.spec.limits
                 idle = not rec.busy and now - rec.last_active > lim.idle_ttl_ms / 1000
                 if idle or now - rec.create_time > lim.max_lifetime_ms / 1000:
-                    log.info("session expired", extra={"event": "session_expired", "session_id": rec.session_id})
+                    audit("session_closed", rec.tenant.name, session_id=rec.session_id,
+                          why="idle TTL" if idle else "max lifetime")
                     self._discard(rec)
 
     def busy(self) -> bool:
@@ -330,13 +357,17 @@ class SessionManager:
 
     # -- execute --
     def execute(self, session_id: str, start: dict, tool_results: Iterator[dict] | None,
-                cancel: Cancellation | None = None) -> Iterator[dict]:
+                cancel: Cancellation | None = None, tenant: Tenant | None = None) -> Iterator[dict]:
         """Yields {"op": "out"|"tool_call"|"result", ...}; the last is the result. `cancel`
         stops the cell when the caller goes away (executor/cancel.py)."""
         if len(start.get("code", "").encode()) > self.config.max_code_bytes:
             raise RequestTooLargeError(f"code is larger than the server's limit of {self.config.max_code_bytes} bytes; "
                                        "send less code per execute", max_code_bytes=self.config.max_code_bytes)
-        rec = self.get(session_id)
+        rec = self.get(session_id, tenant)
+        owner = rec.tenant
+        cpu_quota = owner.quotas.cpu_seconds_per_minute
+        if cpu_quota:
+            self.cpu_budget.check(owner.name, cpu_quota)
         if not rec.lock.acquire(blocking=False):
             raise SessionBusyError("the session is running another execute; wait for its result, "
                                    "or use another session for parallel work", session_id=rec.session_id)
@@ -344,13 +375,8 @@ class SessionManager:
         try:
             if rec.closed:  # closed between the lookup and the lock
                 self.get(session_id)
-            with self._lock:
-                full = self._executes_running >= self.config.max_concurrent_executes
-                if not full:
-                    self._executes_running += 1
-            if full:
-                raise TooManyExecutesError(f"the server runs its maximum of {self.config.max_concurrent_executes} "
-                                           "executes at once; retry shortly")
+            self.admission.enter(owner.name, owner.quotas.max_concurrent_executes)  # may wait briefly
+            cpu_before = rec.cpu_used_ms
             try:
                 rec.busy, rec.last_active = True, time.time()
                 run = self._run(rec, start, tool_results, cancel)
@@ -365,8 +391,9 @@ class SessionManager:
             finally:
                 rec.busy, rec.last_active = False, time.time()
                 rec.execute_count += 1
-                with self._lock:
-                    self._executes_running -= 1
+                self.admission.leave(owner.name)
+                if cpu_quota:
+                    self.cpu_budget.charge(owner.name, (rec.cpu_used_ms - cpu_before) / 1000)
         finally:
             rec.lock.release()
             if rec.closed:  # closed while it ran: its resources are ours to give back
@@ -415,7 +442,7 @@ class SessionManager:
                 if event != "msg":
                     finished = True
                     result = self._after_death(rec, worker, event, started, wall_ms)
-                    self._observe(result, started)
+                    self._observe(result, started, rec.tenant.name)
                     yield result
                     return
                 if msg is None:
@@ -441,7 +468,7 @@ class SessionManager:
                     if msg["checkpoint_error"]:
                         self._logs.warning(rec.session_id, "checkpoint failed", "checkpoint_failed",
                                            error=msg["checkpoint_error"])
-                    self._observe(msg, started)
+                    self._observe(msg, started, rec.tenant.name)
                     yield msg
                     return
         finally:
@@ -547,12 +574,13 @@ class SessionManager:
         return {"restored": True, "lost_names": list(ready["lost_names"]), "state_lost": bool(error),
                 "restore_error": error}
 
-    def _observe(self, result: dict, started: float) -> None:
+    def _observe(self, result: dict, started: float, tenant: str) -> None:
         if self.metrics:
-            counter = self._executes_by_status.get(result["status"])
-            if counter is None:  # labels() locks and validates: once per status, not per execute
-                counter = self._executes_by_status[result["status"]] = self.metrics.executes.labels(
-                    status=result["status"])
+            key = (result["status"], tenant)
+            counter = self._executes_by_status.get(key)
+            if counter is None:  # labels() locks and validates: once per status and tenant, not per execute
+                counter = self._executes_by_status[key] = self.metrics.executes.labels(
+                    status=result["status"], tenant=tenant)
             counter.inc()
             self.metrics.execute_seconds.observe(time.monotonic() - started)
 

@@ -38,9 +38,9 @@ def test_metrics_and_json_logs():
             s.execute("import time\ntime.sleep(5)")
             text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
             assert "sandcell_sessions_open 1.0" in text, text
-        assert 'sandcell_executes_total{status="ok"} 1.0' in text
-        assert 'sandcell_executes_total{status="error"} 1.0' in text
-        assert 'sandcell_executes_total{status="timeout"} 1.0' in text
+        assert 'sandcell_executes_total{status="ok",tenant="default"} 1.0' in text
+        assert 'sandcell_executes_total{status="error",tenant="default"} 1.0' in text
+        assert 'sandcell_executes_total{status="timeout",tenant="default"} 1.0' in text
         assert "sandcell_execute_seconds_bucket" in text
         events = [json.loads(line) for line in proc.log().splitlines() if line.startswith("{")]
         assert {"session_created", "session_closed"} <= {e.get("event") for e in events}

@@ -10,10 +10,11 @@ from sandcell.client.errors import (ExecutorUnavailable, InvalidArgument, Resour
                                     SandcellError, SessionBusy, SessionClosed, SessionNotFound,
                                     Unauthenticated)
 from sandcell.client.sync import ExecutorClient, Session
+from sandcell.client.tls import ClientTls
 from sandcell.client.types import CodeError, ExecuteResult, Limits, SessionInfo, ToolSpec, Value
 
 __all__ = [
-    "ExecutorClient", "Session", "AsyncExecutorClient", "AsyncSession",
+    "ExecutorClient", "Session", "AsyncExecutorClient", "AsyncSession", "ClientTls",
     "Limits", "ToolSpec", "Value", "CodeError", "ExecuteResult", "SessionInfo",
     "ToolMap", "OutputCallback",
     "SandcellError", "SessionNotFound", "ResourceExhausted", "InvalidArgument", "SessionBusy",

@@ -12,6 +12,7 @@ from sandcell.client.calls import (STREAM_NAMES, OutputCallback, ToolMap, auth_m
                                    create_request, start_request, tool_result_async)
 from sandcell.client.errors import SandcellError, from_rpc_error
 from sandcell.client.sync import CHANNEL_OPTIONS
+from sandcell.client.tls import ClientTls, secure_channel
 from sandcell.client.types import ExecuteResult, Limits, SessionInfo, ToolSpec
 
 __all__ = ["AsyncExecutorClient", "AsyncSession"]
@@ -20,9 +21,10 @@ __all__ = ["AsyncExecutorClient", "AsyncSession"]
 class AsyncExecutorClient:
     """Connects to an executor at `address`. Use as an async context manager."""
 
-    def __init__(self, address: str, *, token: str | None = None, timeout_s: float | None = 60.0):
+    def __init__(self, address: str, *, token: str | None = None, timeout_s: float | None = 60.0,
+                 tls: ClientTls | None = None):
         self.address = address
-        self._channel = grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS)
+        self._channel = secure_channel(address, tls, CHANNEL_OPTIONS, aio=True)
         self._stub = pb_grpc.ExecutorServiceStub(self._channel)
         self._health = health_pb2_grpc.HealthStub(self._channel)
         self._md = auth_metadata(token)

@@ -23,11 +23,13 @@ class SandcellError(Exception):
 
     code: grpc.StatusCode = grpc.StatusCode.UNKNOWN
 
-    def __init__(self, message: str, *, reason: str = "", metadata: dict[str, str] | None = None):
+    def __init__(self, message: str, *, reason: str = "", metadata: dict[str, str] | None = None,
+                 retry_after_s: float | None = None):
         super().__init__(message)
         self.message = message
         self.reason = reason
         self.metadata = dict(metadata or {})
+        self.retry_after_s = retry_after_s  # from google.rpc.RetryInfo: when a retry may succeed
 
 
 class SessionNotFound(SandcellError):
@@ -70,7 +72,7 @@ def from_rpc_error(err: grpc.RpcError) -> SandcellError:
     """Turns a grpc error into the typed exception, keeping ErrorInfo's reason and metadata."""
     code = err.code() if hasattr(err, "code") else grpc.StatusCode.UNKNOWN
     message = err.details() if hasattr(err, "details") else str(err)
-    reason, metadata = "", {}
+    reason, metadata, retry_after_s = "", {}, None
     try:
         status = rpc_status.from_call(err)
     except Exception:  # malformed trailers must not hide the original error
@@ -81,8 +83,12 @@ def from_rpc_error(err: grpc.RpcError) -> SandcellError:
                 info = error_details_pb2.ErrorInfo()
                 detail.Unpack(info)
                 reason, metadata = info.reason, dict(info.metadata)
+            elif detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+                retry = error_details_pb2.RetryInfo()
+                detail.Unpack(retry)
+                retry_after_s = retry.retry_delay.ToNanoseconds() / 1e9
     cls = _BY_CODE.get(code, SandcellError)
-    exc = cls(message or str(code), reason=reason, metadata=metadata)
+    exc = cls(message or str(code), reason=reason, metadata=metadata, retry_after_s=retry_after_s)
     if cls is SandcellError:
         exc.code = code
     return exc

@@ -12,6 +12,7 @@ from sandcell.executor.v1 import executor_pb2_grpc as pb_grpc
 from sandcell.client.calls import (STREAM_NAMES, OutputCallback, ToolMap, auth_metadata,
                                    create_request, start_request, tool_result)
 from sandcell.client.errors import from_rpc_error
+from sandcell.client.tls import ClientTls, secure_channel
 from sandcell.client.types import ExecuteResult, Limits, SessionInfo, ToolSpec
 
 __all__ = ["ExecutorClient", "Session", "CHANNEL_OPTIONS"]
@@ -25,9 +26,10 @@ class ExecutorClient:
     """Connects to an executor at `address` ("host:port"). Use as a context manager."""
 
     def __init__(self, address: str, *, token: str | None = None, timeout_s: float | None = 60.0,
-                 channel: grpc.Channel | None = None):
+                 channel: grpc.Channel | None = None, tls: ClientTls | None = None):
+        """`tls`: connect over TLS (ClientTls: the server's CA; a client certificate for mTLS)."""
         self.address = address
-        self._channel = channel or grpc.insecure_channel(address, options=CHANNEL_OPTIONS)
+        self._channel = channel or secure_channel(address, tls, CHANNEL_OPTIONS)
         self._stub = pb_grpc.ExecutorServiceStub(self._channel)
         self._health = health_pb2_grpc.HealthStub(self._channel)
         self._md = auth_metadata(token)

@@ -59,17 +59,22 @@ def executor_image() -> str:
 
 
 @contextmanager
-def compose_stack(name: str, import_ceiling: str, max_sessions: int = 100):
-    """docker/compose.yaml as project sandcelltest<pid><name> on a free host port, healthy."""
+def compose_stack(name: str, import_ceiling: str, max_sessions: int = 100, tokens_file: str = ""):
+    """docker/compose.yaml as project sandcelltest<pid><name> on a free host port, healthy.
+    `tokens_file`: tenants from this credentials file, mounted as a secret (docker/compose.tenants.yaml)."""
     port = _free_port()
     env = {"SANDCELL_IMAGE": IMAGE, "SANDCELL_PORT": str(port), "SANDCELL_LOG_LEVEL": "WARNING",
            "SANDCELL_IMPORT_CEILING": import_ceiling, "SANDCELL_MAX_SESSIONS": str(max_sessions)}
+    files = COMPOSE_FILES
+    if tokens_file:
+        env["SANDCELL_CREDENTIALS"] = tokens_file
+        files = [*COMPOSE_FILES, str(ROOT / "docker" / "compose.tenants.yaml")]
     # pytest-docker runs this through a shell. From docker/: compose v1 reads the seccomp
     # profile relative to the working directory.
     command = (f"cd {shlex.quote(str(ROOT / 'docker'))} && env "
                + " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items()) + " " + shlex.join(compose_command()))
     project = f"sandcelltest{os.getpid()}{name}"
-    with get_docker_services(command, COMPOSE_FILES, project, ["up -d"], ["down -v --remove-orphans"]) as services:
+    with get_docker_services(command, files, project, ["up -d"], ["down -v --remove-orphans"]) as services:
         stack = Stack(project)
         stack.wait_healthy(timeout_s=120)  # Docker's own verdict, from the image's health command
         address = f"127.0.0.1:{port}"

@@ -50,6 +50,9 @@ class ErrorReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SHUTTING_DOWN: _ClassVar[ErrorReason]
     INTERNAL: _ClassVar[ErrorReason]
     SESSION_CLOSED: _ClassVar[ErrorReason]
+    TENANT_QUOTA_MAX_SESSIONS: _ClassVar[ErrorReason]
+    TENANT_QUOTA_MAX_CONCURRENT_EXECUTES: _ClassVar[ErrorReason]
+    TENANT_QUOTA_CPU_SECONDS_PER_MINUTE: _ClassVar[ErrorReason]
 SESSION_STATE_UNSPECIFIED: SessionState
 SESSION_STATE_IDLE: SessionState
 SESSION_STATE_BUSY: SessionState
@@ -79,6 +82,9 @@ WORKER_START_FAILED: ErrorReason
 SHUTTING_DOWN: ErrorReason
 INTERNAL: ErrorReason
 SESSION_CLOSED: ErrorReason
+TENANT_QUOTA_MAX_SESSIONS: ErrorReason
+TENANT_QUOTA_MAX_CONCURRENT_EXECUTES: ErrorReason
+TENANT_QUOTA_CPU_SECONDS_PER_MINUTE: ErrorReason
 
 class Limits(_message.Message):
     __slots__ = ("wall_timeout_ms", "cpu_per_execute_ms", "session_cpu_ms", "memory_bytes", "output_bytes", "file_size_bytes", "workdir_bytes", "open_files", "idle_ttl_ms", "max_lifetime_ms")

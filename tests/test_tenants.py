@@ -1,0 +1,147 @@
+"""Shared servers: two tenants with separate tokens against a real server (and the container).
+
+B must not see, execute in, close or time A's sessions — by id, by listing, or by guessing ids
+derived from its own; a revoked token is refused at the next call; the audit log names
+tenants and never a secret.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+from pathlib import Path
+
+import pytest
+
+from sandcell.client import ExecutorClient, SessionNotFound, Unauthenticated
+from sandcell.executor.v1 import executor_pb2 as pb
+from sandcell.executor.v1 import executor_pb2_grpc as pb_grpc
+from sandcell.local import ExecutorProcess
+from tests.conftest import TARGETS
+
+TOKENS = {"alice": secrets.token_urlsafe(24), "bob": secrets.token_urlsafe(24), "carol": secrets.token_urlsafe(24)}
+
+
+def write_credentials(path: Path, names=("alice", "bob", "carol")) -> None:
+    """In place (same inode): a file bind-mounted into a container sees only in-place writes."""
+    with open(path, "w") as f:
+        f.write("# tenant token overrides\n")
+        for name in names:
+            f.write(f"{name} {TOKENS[name]}\n")
+
+
+@pytest.fixture(scope="module")
+def credentials(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("tenants") / "tokens"
+    write_credentials(path)
+    path.chmod(0o644)  # the container's user reads it through the bind mount
+    return path
+
+
+@pytest.fixture(scope="module", params=[t for t in ("local", "docker") if t in TARGETS])
+def tenant_server(request, credentials):
+    """(address, log reader) of a server that takes its tenants from `credentials`."""
+    if request.param == "local":
+        proc = ExecutorProcess("--tokens-file", str(credentials))
+        yield proc.address, proc.log
+        proc.stop()
+    else:
+        request.getfixturevalue("executor_image")
+        from tests.docker.stack import compose_stack
+        with compose_stack("tenants", "json", tokens_file=str(credentials)) as running:
+            yield running.address, lambda: running.stack.logs("executor", tail=5000)
+
+
+def as_tenant(address: str, name: str) -> ExecutorClient:
+    return ExecutorClient(address, token=TOKENS[name], timeout_s=60)
+
+
+def _not_found(call) -> SessionNotFound:
+    with pytest.raises(SessionNotFound) as info:
+        call()
+    return info.value
+
+
+def test_another_tenants_session_answers_exactly_like_a_missing_one(tenant_server, credentials):
+    address, _ = tenant_server
+    with as_tenant(address, "alice") as alice, as_tenant(address, "bob") as bob:
+        a = alice.create_session()
+        assert a.execute("secret = 'alice-only'").ok
+        own = bob.create_session()
+        missing = a.id[:-4] + ("AAAA" if not a.id.endswith("AAAA") else "BBBB")
+        # Ids derived from bob's own (neighbours, prefixes), and alice's real one.
+        guesses = [own.id[:-1] + c for c in "AB"] + [own.id[:-2], own.id.upper(), a.id]
+        for sid in [missing, *guesses]:
+            if sid == own.id:
+                continue
+            errs = [_not_found(lambda: bob.get_session(sid)),
+                    _not_found(lambda: bob.execute(sid, "secret")),
+                    _not_found(lambda: bob.execute_unary(sid, "secret")),
+                    _not_found(lambda: bob.close_session(sid))]
+            for err in errs:
+                # Same code, reason and message (modulo the id itself) as for an id that never existed.
+                assert err.reason == "SESSION_NOT_FOUND" and err.metadata == {"session_id": sid}
+                assert err.message.replace(sid, "<id>") == errs[0].message.replace(sid, "<id>")
+            ref = _not_found(lambda: bob.get_session(missing))
+            assert errs[0].message.replace(sid, "<id>") == ref.message.replace(missing, "<id>")
+        assert [s.session_id for s in bob.list_sessions()] == [own.id]
+        assert a.id in [s.session_id for s in alice.list_sessions()]
+        assert own.id not in [s.session_id for s in alice.list_sessions()]
+        # alice's session is untouched by all of that
+        r = a.execute("secret")
+        assert r.ok and r.value.python() == "alice-only" and not r.restored
+        assert alice.get_session(a.id).execute_count == 2
+        a.close()
+        own.close()
+
+
+def test_session_ids_carry_at_least_128_random_bits(tenant_server):
+    address, _ = tenant_server
+    with as_tenant(address, "carol") as carol:
+        ids = [carol.create_session().id for _ in range(3)]
+        for sid in ids:
+            assert len(base64.urlsafe_b64decode(sid + "=" * (-len(sid) % 4))) >= 16
+            carol.close_session(sid)
+        assert len(set(ids)) == 3
+
+
+def test_revoked_token_is_refused_at_the_next_call_and_others_keep_working(tenant_server, credentials):
+    address, read_log = tenant_server
+    with as_tenant(address, "alice") as alice, as_tenant(address, "carol") as carol:
+        s = carol.create_session()
+        assert s.execute("1 + 1").value.python() == 2
+        write_credentials(credentials, names=("alice", "bob"))  # carol revoked
+        try:
+            with pytest.raises(Unauthenticated, match="revoked"):
+                s.execute("1 + 1")
+            with pytest.raises(Unauthenticated):
+                carol.list_sessions()
+            assert alice.create_session().execute("2 + 2").value.python() == 4
+        finally:
+            write_credentials(credentials)
+        assert carol.list_sessions()[0].session_id == s.id  # restored: the session was kept
+        s.close()
+        with ExecutorClient(address, token="not-a-token-of-anyone") as stranger:
+            with pytest.raises(Unauthenticated):
+                stranger.create_session()
+    log = read_log()
+    events = [json.loads(line[line.index("{"):]) for line in log.splitlines() if '"event"' in line]
+    kinds = {e["event"] for e in events}
+    assert {"session_created", "session_closed", "auth_failed"} <= kinds, kinds
+    assert any(e["event"] == "session_created" and e["tenant"] == "carol" for e in events)
+    for secret in [*TOKENS.values(), "not-a-token-of-anyone"]:
+        assert secret not in log
+
+
+def test_health_and_reflection_stay_open_but_the_service_does_not(tenant_server):
+    address, _ = tenant_server
+    with ExecutorClient(address) as anonymous:
+        assert anonymous.health()
+        with pytest.raises(Unauthenticated, match="bearer token"):
+            anonymous.list_sessions()
+    import grpc
+    with grpc.insecure_channel(address) as ch:
+        with pytest.raises(grpc.RpcError) as info:
+            pb_grpc.ExecutorServiceStub(ch).ListSessions(
+                pb.ListSessionsRequest(), metadata=(("authorization", "Basic " + TOKENS["alice"]),))
+        assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
