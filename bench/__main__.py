@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from bench.burst import measure_burst
 from bench.floor import measure_floor
 from bench.measure import cpu_ratios, create_latency, first_execute_latency, idle_memory, latency
 from bench.rust import measure_rust
@@ -72,6 +73,7 @@ def main() -> int:
         mem = idle_memory(client, proc, count=50 if quick else 200)
         rust = measure_rust(proc.address, rounds=300 if quick else 2000)
     floor = measure_floor(rounds=300 if quick else 2000)
+    burst = measure_burst(seconds=2 if quick else 5)
     results = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "kernel": platform.release()},
@@ -84,7 +86,7 @@ def main() -> int:
         "cpu_ms": {"sandcell": cpu["ours_ms"], "exec": cpu["exec_ms"], "smolagents": cpu["smolagents_ms"]},
         "cpu_ratio_vs_exec": cpu["ratio_vs_exec"], "cpu_ratio_vs_smolagents": cpu["ratio_vs_smolagents"],
         "idle_session_uss_mib": mem["uss_mib_mean"], "idle_sessions_measured": mem["sessions"],
-        "hop_floor": floor,
+        "hop_floor": floor, "burst": burst,
         "rust_client": rust,
     }
     from bench.compat import measure_compat
@@ -141,6 +143,12 @@ def table(r: dict) -> str:
     for name in r["cpu_ratio_vs_exec"]:
         rows.append((f"CPU {name}: speed vs plain exec", f"{r['cpu_ratio_vs_exec'][name]:.2f}×", "≥ 0.9×"))
         rows.append((f"CPU {name}: speed vs smolagents local", f"{r['cpu_ratio_vs_smolagents'][name]:.0f}×", ""))
+    if "burst" in r:
+        b = r["burst"]
+        rows.append((f"burst: {b['callers']} callers on {b['slots']} slots, executes/s",
+                     f"{b['executes_per_s']:.0f} /s", ""))
+        rows.append(("  burst execute p50 / p99, errors", f"{b['p50_ms']:.1f} / {b['p99_ms']:.1f} ms, {b['errors']}",
+                     "0 errors"))
     rows.append((f"idle session USS (mean of {r['idle_sessions_measured']})", f"{r['idle_session_uss_mib']:.2f} MiB", "≤ 2 MiB"))
     if "compat" in r:
         c = r["compat"]
