@@ -142,6 +142,7 @@ def test_a_flooding_tenant_does_not_starve_another(tmp_path):
                     s.execute("n = 0\nfor i in range(2_000_000):\n    n += i")
                 except SandcellError as err:  # A's own cap and queue: A may be refused, B may not
                     refused.append(err.reason)
+                    stop.wait(min(err.retry_after_s or 0.5, 0.5))  # a client that honours the retry hint
 
         with ThreadPoolExecutor(len(flood)) as pool:
             for s in flood:
