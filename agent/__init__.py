@@ -5,8 +5,8 @@ from agent.errors import (AgentError, AgentExecutionError, AgentMaxStepsError, A
                           AgentToolCallError, AgentToolError, AgentToolExecutionError, AuthenticationError,
                           ExecutorStartError, ModelError, ModelNotFoundError, RateLimitError)
 from agent.executor_conn import ExecutorConnection, open_executor
-from agent.memory import (ActionStep, AgentMemory, FinalAnswerStep, PlanningStep, RunResult, SystemPromptStep,
-                          TaskStep, Timing)
+from agent.memory import (ActionStep, AgentMemory, FinalAnswerStep, MemoryStep, PlanningStep, RunResult,
+                          SystemPromptStep, TaskStep, Timing)
 from agent.models import (ApiModel, AzureOpenAIModel, AzureOpenAIServerModel, ChatMessage, ChatMessageStreamDelta,
                           ChatMessageToolCallStreamDelta, HfApiModel, InferenceClientModel, LiteLLMModel, Model,
                           OpenAIModel, OpenAIServerModel, RetryPolicy, TokenUsage, ToolCall,
@@ -48,7 +48,7 @@ __all__ = [
     "Tool", "tool", "FinalAnswerTool", "DuckDuckGoSearchTool", "VisitWebpageTool", "WikipediaSearchTool",
     "PythonInterpreterTool", "UserInputTool", "TOOL_MAPPING",
     "ToolCollection", "load_tool", "MCPClient",
-    "AgentMemory", "SystemPromptStep", "TaskStep", "PlanningStep", "ActionStep", "FinalAnswerStep",
+    "AgentMemory", "MemoryStep", "SystemPromptStep", "TaskStep", "PlanningStep", "ActionStep", "FinalAnswerStep",
     "RunResult", "Timing",
     "ExecutorConnection", "open_executor", "SandcellExecutor",
     "AgentError", "ModelError", "AuthenticationError", "ModelNotFoundError", "RateLimitError",
