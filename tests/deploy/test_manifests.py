@@ -171,3 +171,26 @@ def test_pod_leaves_no_way_in_or_out_but_grpc_and_dns():
     egress_ports = sorted((p["protocol"], p["port"]) for rule in policy["egress"] for p in rule["ports"])
     assert egress_ports == [("TCP", 53), ("TCP", 50051), ("UDP", 53)]
     assert pick(docs, "Namespace")["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+
+
+def test_tenants_component_mounts_the_credentials_file_from_the_secret(tmp_path):
+    """Shared servers: the credentials file is a mounted Secret key (re-read when Kubernetes
+    updates it), not an environment variable; nothing else in the pod changes."""
+    (tmp_path / "kustomization.yaml").write_text(yaml.safe_dump({
+        "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+        "resources": [os.path.relpath(DEPLOY / "base", tmp_path)],
+        "components": [os.path.relpath(DEPLOY / "components" / "tenants", tmp_path)]}))
+    docs = [d for d in yaml.safe_load_all(render_text(tmp_path)) if d]
+    spec = pick(docs, "StatefulSet")["spec"]["template"]["spec"]
+    [container] = [c for c in spec["containers"] if c["name"] == "executor"]
+    env = {e["name"]: e for e in container["env"]}
+    assert "SANDCELL_TOKEN" not in env
+    mount = next(m for m in container["volumeMounts"] if m["name"] == "credentials")
+    assert env["SANDCELL_TOKENS_FILE"]["value"] == mount["mountPath"] + "/tokens" and mount["readOnly"]
+    volume = next(v for v in spec["volumes"] if v["name"] == "credentials")
+    assert volume["secret"] == {"secretName": "sandcell-executor", "items": [{"key": "tokens", "path": "tokens"}]}
+    base = pod_spec("base")
+    [base_container] = [c for c in base["containers"] if c["name"] == "executor"]
+    assert {k: v for k, v in container.items() if k not in ("env", "volumeMounts")} == \
+        {k: v for k, v in base_container.items() if k not in ("env", "volumeMounts")}
+    assert [v for v in spec["volumes"] if v["name"] != "credentials"] == base["volumes"]
