@@ -13,7 +13,7 @@ STAMP := $(VENV)/.installed
 TOOLS := .tools
 TOOLS_STAMP := $(TOOLS)/.installed
 
-.PHONY: tools setup run run-local demo test test-fast bench proto proto-check stop clean
+.PHONY: tools setup run run-local demo test test-fast fuzz bench proto proto-check stop clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON_BASE) -m venv $(VENV)
@@ -48,6 +48,12 @@ test: setup proto-check tools
 
 test-fast: setup tools
 	SANDCELL_TEST_TARGETS=local $(PY) -m pytest -q -x -p no:cacheprovider tests --ignore=tests/docker
+
+# A long random fuzzing run of the policy (tests/policy_fuzz.py); failures land in tests/fuzz_cases/.
+FUZZ_EXAMPLES ?= 5000
+fuzz: setup
+	SANDCELL_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) SANDCELL_TEST_TARGETS=local $(PY) -m pytest -q -p no:cacheprovider \
+	  tests/test_policy_fuzz.py -k fuzzed
 
 bench: setup
 	$(PY) -m bench --readme

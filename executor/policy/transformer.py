@@ -110,6 +110,10 @@ class CellTransformer(RestrictingNodeTransformer):
     def visit_ImportFrom(self, node: ast.ImportFrom):
         if node.level:
             self.error(node, "relative imports are not available in the sandbox; import modules by name")
+        for alias in node.names:  # `from m import name` reads m.name
+            problem = attr_problem(alias.name) if alias.name != "*" else None
+            if problem:
+                self.error(node, problem)
         return self.node_contents_visit(node)
 
     def _visit_def(self, node):

@@ -1,0 +1,3 @@
+match victim:
+    case object(__builtins__=g):
+        leaked = g

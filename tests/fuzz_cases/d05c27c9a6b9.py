@@ -1,0 +1,3 @@
+import math as m
+from math import __builtins__ as p
+m.x = p
