@@ -14,7 +14,9 @@ every call, one stat) and on SIGHUP, so removing a line revokes that token at th
 
 `Authenticator.resolve(metadata, auth_context)` is the one place a caller becomes a tenant;
 it needs nothing but the call's metadata and its TLS peer identity, so any front (the gRPC
-servicer, a forwarding replica) can use it.
+servicer, a forwarding replica) can use it. A replica that forwards a call to the session's
+owner sends the peer token as its bearer and the tenant it resolved in `x-sandcell-tenant`
+(FORWARDED_TENANT); only a caller holding the peer token may name a tenant that way.
 """
 from __future__ import annotations
 
@@ -31,13 +33,14 @@ from typing import Iterable, Mapping
 from executor.errors import AuthenticationError
 
 __all__ = ["Tenant", "TenantQuotas", "Authenticator", "CredentialsError", "parse_credentials", "server_quotas", "authenticator_for",
-           "DEFAULT_TENANT", "audit", "is_loopback"]
+           "DEFAULT_TENANT", "FORWARDED_TENANT", "audit", "is_loopback"]
 
 log = logging.getLogger("sandcell.server")
 audit_log = logging.getLogger("sandcell.audit")
 audit_log.setLevel(logging.INFO)  # audit lines are kept whatever --log-level quiets
 DEFAULT_TENANT = "default"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@:-]{0,127}$")
+FORWARDED_TENANT = "x-sandcell-tenant"  # metadata a peer replica names the original caller's tenant in
 _QUOTA_KEYS = {"sessions": "max_sessions", "executes": "max_concurrent_executes",
                "cpu_s_per_min": "cpu_seconds_per_minute", "nice": "nice"}
 
@@ -170,10 +173,11 @@ class Authenticator:
     """Maps a call's credentials to a Tenant, or refuses it (AuthenticationError)."""
 
     def __init__(self, *, token: str = "", tokens_file: str = "", mtls: bool = False,
-                 defaults: TenantQuotas = TenantQuotas()):
+                 defaults: TenantQuotas = TenantQuotas(), peer_token: str = ""):
         self.defaults = defaults
         self.mtls = mtls
         self._single = _digest(token) if token else None
+        self._peer = _digest(peer_token) if peer_token else None
         self._file = _CredentialsFile(tokens_file) if tokens_file else None
         self.enabled = bool(token or tokens_file or mtls)
         self._anonymous = Tenant(DEFAULT_TENANT, defaults)
@@ -192,15 +196,22 @@ class Authenticator:
         """The tenant of a call from its metadata and TLS peer identity (grpc's auth_context)."""
         if not self.enabled:
             return self._anonymous
-        bearer = None
+        bearer = forwarded = None
         for key, value in metadata:
             if key == "authorization":
                 bearer = value if isinstance(value, str) else value.decode(errors="replace")
-                break
+            elif key == FORWARDED_TENANT:
+                forwarded = value if isinstance(value, str) else value.decode(errors="replace")
         if bearer is not None:
             if not bearer.startswith("Bearer "):
                 raise AuthenticationError("the authorization metadata must be 'Bearer <token>'")
             digest = _digest(bearer[7:])
+            if self._peer is not None and hmac.compare_digest(digest, self._peer):
+                if forwarded is None or not _NAME.match(forwarded):
+                    raise AuthenticationError(f"a peer's call must name its tenant in {FORWARDED_TENANT!r} metadata")
+                if self._file is not None:
+                    self._file.reload()
+                return self._tenant(forwarded, "peer")
             if self._single is not None and hmac.compare_digest(digest, self._single):
                 return self._tenant(DEFAULT_TENANT, "token")
             if self._file is not None:

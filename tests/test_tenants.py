@@ -145,3 +145,23 @@ def test_health_and_reflection_stay_open_but_the_service_does_not(tenant_server)
             pb_grpc.ExecutorServiceStub(ch).ListSessions(
                 pb.ListSessionsRequest(), metadata=(("authorization", "Basic " + TOKENS["alice"]),))
         assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_only_the_peer_credential_may_name_a_forwarded_tenant(tmp_path):
+    """A replica forwarding a call to the session's owner sends the peer token and the tenant
+    it resolved; the owner authorises the call as that tenant. Anyone else naming a tenant in
+    that metadata is still only itself. (Unit: Authenticator.resolve, the one resolution path.)"""
+    from executor.errors import AuthenticationError
+    from executor.tenants import FORWARDED_TENANT, Authenticator
+    path = tmp_path / "tokens"
+    write_credentials(path)
+    auth = Authenticator(tokens_file=str(path), peer_token="peer-" + "p" * 20)
+
+    def bearer(token, tenant=None):
+        return [("authorization", f"Bearer {token}")] + ([(FORWARDED_TENANT, tenant)] if tenant else [])
+    assert auth.resolve(bearer("peer-" + "p" * 20, "alice")).name == "alice"
+    assert auth.resolve(bearer(TOKENS["bob"], "alice")).name == "bob"  # not a peer: itself
+    with pytest.raises(AuthenticationError, match=FORWARDED_TENANT):
+        auth.resolve(bearer("peer-" + "p" * 20))
+    with pytest.raises(AuthenticationError):
+        auth.resolve(bearer("peer-" + "q" * 20, "alice"))
