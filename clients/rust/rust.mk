@@ -6,4 +6,5 @@ RUST_DIR := clients/rust
 
 # The tests start real executors from this repo's .venv; nice: the build shares 2 cores.
 test-rust: setup
-	cd $(RUST_DIR) && SANDCELL_PYTHON=$(abspath $(PY)) nice -n 10 $(CARGO) test --locked --all-targets -q
+	cd $(RUST_DIR) && SANDCELL_PYTHON=$(abspath $(PY)) nice -n 10 $(CARGO) test --locked --all-targets -q \
+	  && nice -n 10 $(CARGO) test --locked --doc -q

@@ -2,12 +2,16 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), sandcell_client::Error> {
-//! use sandcell_client::{Client, SessionOptions};
-//! let client = Client::connect("127.0.0.1:50051").await?;
-//! let session = client.create_session(SessionOptions::default()).await?;
-//! let r = session.execute("x = 21\nx * 2").await?;
-//! assert_eq!(r.value.unwrap().json, Some(serde_json::json!(42)));
-//! session.close().await?;
+//! use sandcell_client::{Client, Error, ExecuteOptions, SessionOptions, ToolSpec, Tools};
+//! use serde_json::json;
+//!
+//! let client = Client::builder("127.0.0.1:50051").token("t").connect().await?;
+//! let session = client.create_session(SessionOptions {
+//!     tools: vec![ToolSpec::new("search")], ..Default::default() }).await?;
+//! let tools = Tools::new().add("search", |args| async move { Ok(json!(format!("found {}", args["q"]))) });
+//! let r = session.execute_with("search(q='x')", &tools, &ExecuteOptions::default()).await?;
+//! assert_eq!(r.value.unwrap().json, Some(json!("found \"x\"")));
+//! match client.get_session("gone").await { Err(Error::SessionNotFound(d)) => println!("{}", d.message), _ => {} }
 //! # Ok(()) }
 //! ```
 
