@@ -1,6 +1,7 @@
 //! The typed error every call returns, decoded from the gRPC status and the
 //! `google.rpc.ErrorInfo` the executor attaches to it (domain "sandcell.dev").
 use std::fmt;
+use std::time::Duration;
 
 use tonic::Code;
 use tonic_types::StatusExt;
@@ -18,6 +19,8 @@ pub struct ErrorDetails {
     pub reason: String,
     /// ErrorInfo.metadata, e.g. {"field": "limits.memory_bytes"} for an invalid argument.
     pub metadata: Metadata,
+    /// google.rpc.RetryInfo: when the server suggests retrying (quotas, a full server).
+    pub retry_after: Option<Duration>,
 }
 
 impl ErrorDetails {
@@ -36,6 +39,9 @@ pub enum Exhausted {
     TooManyExecutes,
     /// The code or a message is larger than the server accepts.
     RequestTooLarge,
+    /// The caller's tenant hit one of its quotas, named as in ErrorInfo.metadata["quota"]
+    /// ("max_sessions", "max_concurrent_executes", "cpu_seconds_per_minute"); others are unaffected.
+    TenantQuota(String),
     /// Another reason (a newer server), as sent.
     Other(String),
 }
@@ -93,7 +99,18 @@ impl From<tonic::Status> for Error {
             Some(info) => (info.reason, info.metadata.into_iter().collect()),
             None => (String::new(), Metadata::new()),
         };
-        let d = ErrorDetails { code: status.code(), message: status.message().to_owned(), reason, metadata };
+        let retry_after = status
+            .get_details_retry_info()
+            .and_then(|r| r.retry_delay)
+            .filter(|d| !d.is_zero());
+        let mut d = ErrorDetails { code: status.code(), message: status.message().to_owned(), reason, metadata, retry_after };
+        // tonic reports a connection that broke under the call (e.g. the server refused our
+        // client certificate after the handshake) as UNKNOWN "transport error" or CANCELLED,
+        // with the cause in the source chain: to the caller, the server is unavailable.
+        if matches!(d.code, Code::Unknown | Code::Cancelled) && std::error::Error::source(&status).is_some() {
+            d.code = Code::Unavailable;
+            d.message = chain(&status);
+        }
         match d.code {
             Code::NotFound => Error::SessionNotFound(d),
             Code::FailedPrecondition => Error::SessionBusy(d),
@@ -107,6 +124,11 @@ impl From<tonic::Status> for Error {
                     Some(ErrorReason::TooManySessions) => Exhausted::TooManySessions,
                     Some(ErrorReason::TooManyExecutes) => Exhausted::TooManyExecutes,
                     Some(ErrorReason::RequestTooLarge) => Exhausted::RequestTooLarge,
+                    Some(
+                        ErrorReason::TenantQuotaMaxSessions
+                        | ErrorReason::TenantQuotaMaxConcurrentExecutes
+                        | ErrorReason::TenantQuotaCpuSecondsPerMinute,
+                    ) => Exhausted::TenantQuota(d.metadata.get("quota").cloned().unwrap_or_default()),
                     _ => Exhausted::Other(d.reason.clone()),
                 };
                 Error::ResourceExhausted(which, d)
@@ -116,15 +138,20 @@ impl From<tonic::Status> for Error {
     }
 }
 
+/// The error's text followed by its causes', which is where transport errors say what happened.
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        text.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    text
+}
+
 impl From<tonic::transport::Error> for Error {
     fn from(err: tonic::transport::Error) -> Self {
-        let mut text = err.to_string();
-        let mut source = std::error::Error::source(&err);
-        while let Some(s) = source {
-            text.push_str(&format!(": {s}"));
-            source = s.source();
-        }
-        Error::Connect(text)
+        Error::Connect(chain(&err))
     }
 }
 

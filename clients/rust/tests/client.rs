@@ -7,11 +7,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use common::{guarded, shared, TOKEN};
+use common::{guarded, pki, shared, tls_server, OTHER_TOKEN, TOKEN};
 use sandcell_client::pb::ErrorReason;
 use sandcell_client::{
     Client, Error, Event, ExecuteOptions, ExecuteStatus, Exhausted, Limits, OutputStream, SessionOptions,
-    SessionState, ToolError, ToolSpec, Tools,
+    SessionState, TlsOptions, ToolError, ToolSpec, Tools,
 };
 
 fn with_sys() -> SessionOptions {
@@ -229,28 +229,88 @@ async fn errors_not_found_busy_too_large_invalid() {
 }
 
 #[tokio::test]
-async fn errors_unauthenticated_and_too_many_sessions() {
+async fn errors_unauthenticated_quota_and_too_many_sessions() {
     let server = guarded();
     for client in [server.client().await, Client::builder(server.address.clone()).token("wrong").connect().await.unwrap()] {
         match client.list_sessions().await {
             Err(Error::Unauthenticated(d)) => {
                 assert_eq!(d.error_reason(), Some(ErrorReason::Unauthenticated));
-                assert!(d.message.contains("Bearer"), "{}", d.message);
+                assert!(d.message.contains("token"), "{}", d.message);
             }
             other => panic!("{other:?}"),
         }
         assert!(matches!(client.create_session(SessionOptions::default()).await, Err(Error::Unauthenticated(_))));
     }
-    let client = Client::builder(server.address.clone()).token(TOKEN).connect().await.unwrap();
-    let a = client.create_session(SessionOptions::default()).await.unwrap();
-    let b = client.create_session(SessionOptions::default()).await.unwrap();
-    match client.create_session(SessionOptions::default()).await {
+    let alice = Client::builder(server.address.clone()).token(TOKEN).connect().await.unwrap();
+    let bob = Client::builder(server.address.clone()).token(OTHER_TOKEN).connect().await.unwrap();
+    let b = bob.create_session(SessionOptions::default()).await.unwrap();
+    match bob.create_session(SessionOptions::default()).await {
+        Err(Error::ResourceExhausted(Exhausted::TenantQuota(quota), d)) => {
+            assert_eq!((quota.as_str(), d.error_reason()), ("max_sessions", Some(ErrorReason::TenantQuotaMaxSessions)));
+            assert!(d.retry_after.is_some(), "a quota answer carries RetryInfo: {d:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Tenants are isolated: bob's session does not exist for alice.
+    assert!(matches!(alice.get_session(b.id()).await, Err(Error::SessionNotFound(_))));
+    let a = alice.create_session(SessionOptions::default()).await.unwrap();
+    match alice.create_session(SessionOptions::default()).await {
         Err(Error::ResourceExhausted(Exhausted::TooManySessions, d)) => assert_eq!(d.reason, "TOO_MANY_SESSIONS"),
         other => panic!("{other:?}"),
     }
     assert_eq!(a.execute("'still here'").await.unwrap().value.unwrap().json, Some(json!("still here")));
     a.close().await.unwrap();
     b.close().await.unwrap();
+}
+
+fn tls(ca: &str, client: Option<&str>) -> TlsOptions {
+    let pki = pki();
+    TlsOptions {
+        ca_pem: Some(pki.read(ca)),
+        domain: None, // the certificate names 127.0.0.1, the address's host
+        identity: client.map(|c| (pki.read(&format!("{c}.crt")), pki.read(&format!("{c}.key")))),
+    }
+}
+
+#[tokio::test]
+async fn tls_with_a_token() {
+    let server = tls_server(false);
+    let client = Client::builder(server.address.clone()).tls(tls("ca.pem", None)).token(TOKEN).connect().await.unwrap();
+    let s = client.create_session(SessionOptions::default()).await.unwrap();
+    assert_eq!(s.execute("6 * 7").await.unwrap().value.unwrap().json, Some(json!(42)));
+    s.close().await.unwrap();
+    // A server whose certificate another CA signed is refused; so is plain text to a TLS port.
+    let rogue = Client::builder(server.address.clone()).tls(tls("rogue.pem", None)).token(TOKEN).connect().await;
+    assert!(matches!(rogue, Err(Error::Connect(_))), "{rogue:?}");
+    let plain = Client::builder(server.address.clone()).token(TOKEN).connect().await;
+    let refused = match plain {
+        Err(Error::Connect(_)) => true,
+        Ok(c) => matches!(c.list_sessions().await, Err(Error::Unavailable(_) | Error::Other(_))),
+        Err(other) => panic!("{other:?}"),
+    };
+    assert!(refused);
+}
+
+#[tokio::test]
+async fn mtls_client_certificate_names_the_tenant() {
+    let server = tls_server(true);
+    let carol = Client::builder(server.address.clone()).tls(tls("ca.pem", Some("carol"))).connect().await.unwrap();
+    let dave = Client::builder(server.address.clone()).tls(tls("ca.pem", Some("dave"))).connect().await.unwrap();
+    let s = carol.create_session(SessionOptions::default()).await.unwrap();
+    s.execute("secret = 1").await.unwrap();
+    assert!(matches!(dave.get_session(s.id()).await, Err(Error::SessionNotFound(_))), "dave is another tenant");
+    assert!(dave.list_sessions().await.unwrap().iter().all(|i| i.session_id != s.id()));
+    assert_eq!(carol.get_session(s.id()).await.unwrap().execute_count, 1);
+    s.close().await.unwrap();
+    // A certificate from another CA, or none, does not get a session.
+    for identity in [Some("mallory"), None] {
+        let outcome = match Client::builder(server.address.clone()).tls(tls("ca.pem", identity)).connect().await {
+            Err(e) => e,
+            Ok(c) => c.create_session(SessionOptions::default()).await.expect_err("refused"),
+        };
+        assert!(matches!(outcome, Error::Connect(_) | Error::Unavailable(_)), "{identity:?}: {outcome:?}");
+        eprintln!("{identity:?}: {outcome}");
+    }
 }
 
 #[tokio::test]

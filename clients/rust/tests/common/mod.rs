@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use sandcell_client::Client;
 
-pub const TOKEN: &str = "rust-test-token";
+pub const TOKEN: &str = "rust-test-token-alice";
 
 pub struct Server {
     pub address: String,
@@ -84,8 +84,66 @@ pub fn shared() -> &'static Server {
     SERVER.get_or_init(|| Server::start("shared", &["--kill-grace-ms", "500", "--import-ceiling", "sys"], &[]))
 }
 
-/// A server that requires a bearer token and holds at most two sessions.
+pub const OTHER_TOKEN: &str = "rust-test-token-bob";
+
+/// A server whose tenants come from a tokens file: "alice" (TOKEN) and "bob" (OTHER_TOKEN,
+/// at most one session); the server holds at most two sessions in all.
 pub fn guarded() -> &'static Server {
     static SERVER: OnceLock<Server> = OnceLock::new();
-    SERVER.get_or_init(|| Server::start("guarded", &["--max-sessions", "2"], &[("SANDCELL_TOKEN", TOKEN)]))
+    SERVER.get_or_init(|| {
+        let dir = scratch("tokens");
+        let file = dir.join("tokens");
+        std::fs::write(&file, format!("alice {TOKEN}\nbob {OTHER_TOKEN} sessions=1\n")).unwrap();
+        Server::start("guarded", &["--max-sessions", "2", "--tokens-file", file.to_str().unwrap()], &[])
+    })
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sandcell-rust-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// PEM files from the Python tests' throw-away CA (tests/certs.py): a CA, a server
+/// certificate for 127.0.0.1/localhost, client certificates "carol" and "dave", and a
+/// client certificate "carol" from another CA.
+pub struct Pki {
+    pub dir: PathBuf,
+}
+
+impl Pki {
+    pub fn read(&self, file: &str) -> Vec<u8> {
+        std::fs::read(self.dir.join(file)).unwrap()
+    }
+
+    pub fn path(&self, file: &str) -> String {
+        self.dir.join(file).to_str().unwrap().to_owned()
+    }
+}
+
+pub fn pki() -> &'static Pki {
+    static PKI: OnceLock<Pki> = OnceLock::new();
+    PKI.get_or_init(|| {
+        let dir = scratch("pki");
+        let script = "import sys; from pathlib import Path; from tests.certs import CertificateAuthority as CA\n\
+                      d = Path(sys.argv[1]); ca, rogue = CA(d, 'ca'), CA(d, 'rogue')\n\
+                      ca.issue('executor', server=True, stem='server'); ca.issue('carol', stem='carol')\n\
+                      ca.issue('dave', stem='dave'); rogue.issue('carol', stem='mallory')";
+        let status = Command::new(python()).current_dir(repo_root()).args(["-c", script]).arg(&dir).status().unwrap();
+        assert!(status.success(), "tests/certs.py could not make the test CA");
+        Pki { dir }
+    })
+}
+
+/// A TLS server; with `client_ca`, clients must present a certificate it signed (mTLS).
+pub fn tls_server(mtls: bool) -> &'static Server {
+    static TLS: OnceLock<Server> = OnceLock::new();
+    static MTLS: OnceLock<Server> = OnceLock::new();
+    let pki = pki();
+    let (cert, key, ca) = (pki.path("server.crt"), pki.path("server.key"), pki.path("ca.pem"));
+    if mtls {
+        MTLS.get_or_init(|| Server::start("mtls", &["--tls-cert", &cert, "--tls-key", &key, "--tls-client-ca", &ca], &[]))
+    } else {
+        TLS.get_or_init(|| Server::start("tls", &["--tls-cert", &cert, "--tls-key", &key], &[("SANDCELL_TOKEN", TOKEN)]))
+    }
 }
