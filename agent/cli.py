@@ -37,6 +37,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="run one task and print each step live")
     r.add_argument("task", help="the task, in words")
+    _add_agent_options(r)
+    u = sub.add_parser("ui", help="serve a web page to run tasks and watch their steps stream")
+    _add_agent_options(u)
+    u.add_argument("--host", default="127.0.0.1", help="address to serve on (default loopback only)")
+    u.add_argument("--port", type=int, default=7860, help="port (default 7860; 0 picks a free one)")
+    return p
+
+
+def _add_agent_options(r: argparse.ArgumentParser) -> None:
     r.add_argument("--model", required=True, help="model id, e.g. gpt-4o-mini or anthropic/claude-sonnet-4-5")
     r.add_argument("--model-type", choices=MODEL_TYPES, default="litellm",
                    help="backend (default litellm); credentials come from the provider's usual variables")
@@ -67,7 +76,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help="show the model's tokens live as they are generated (stream_outputs)")
     r.add_argument("--max-steps", type=int, default=20)
     r.add_argument("--planning-interval", type=int, default=None)
-    return p
 
 
 def _names(value: str) -> list[str]:
@@ -88,7 +96,7 @@ def build_model(model_type: str, model_id: str, api_base: str | None = None, pro
     return LiteLLMModel(model_id, api_base=api_base)
 
 
-def _run(args: argparse.Namespace, console: Console) -> int:
+def _build_agent(args: argparse.Namespace, console: Console) -> Any:
     model = build_model(args.model_type, args.model, args.api_base, args.provider)
     from agent.cli_tools import load_tools
     tools = load_tools(args.tools, trust_remote_code=args.trust_remote_code)
@@ -106,6 +114,19 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         agent = ToolCallingAgent(tools, model, **common)
     agent.logger = AgentLogger(LogLevel.INFO, console)  # the agent renders its steps on our console
     agent.logger.code_block_opening_tag = getattr(agent, "code_block_tags", ("<code>",))[0]
+    return agent
+
+
+def _ui(args: argparse.Namespace, console: Console) -> int:
+    from agent.web_ui import WebUI
+
+    with _build_agent(args, console) as agent:
+        WebUI(agent).launch(server_name=args.host, server_port=args.port)
+    return 0
+
+
+def _run(args: argparse.Namespace, console: Console) -> int:
+    agent = _build_agent(args, console)
     final, failed = None, False
     with agent:
         for event in agent.run(args.task, stream=True):
@@ -134,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     if threading.current_thread() is threading.main_thread():  # only there can handlers be set
         signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
-        return _run(args, console)
+        return _ui(args, console) if args.command == "ui" else _run(args, console)
     except (AgentError, SandcellError, ContainerError) as err:
         console.print(Text(f"error: {type(err).__name__}: {err}", style="bold red"))
         return 1
