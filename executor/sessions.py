@@ -364,7 +364,7 @@ class SessionManager:
             raise RequestTooLargeError(f"code is larger than the server's limit of {self.config.max_code_bytes} bytes; "
                                        "send less code per execute", max_code_bytes=self.config.max_code_bytes)
         rec = self.get(session_id, tenant)
-        owner = rec.tenant
+        owner = tenant or rec.tenant  # the caller's, as just resolved: quota changes apply at once
         cpu_quota = owner.quotas.cpu_seconds_per_minute
         if cpu_quota:
             self.cpu_budget.check(owner.name, cpu_quota)

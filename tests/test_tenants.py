@@ -165,3 +165,27 @@ def test_only_the_peer_credential_may_name_a_forwarded_tenant(tmp_path):
         auth.resolve(bearer("peer-" + "p" * 20))
     with pytest.raises(AuthenticationError):
         auth.resolve(bearer("peer-" + "q" * 20, "alice"))
+
+
+def test_a_server_without_credentials_warns_loudly_unless_on_loopback():
+    import logging
+    from executor.config import ServerConfig
+    from executor.server import _warn_if_open
+    seen: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = seen.append
+    logger = logging.getLogger("sandcell.server")
+    logger.addHandler(handler)
+    try:
+        for host in ("127.0.0.1", "::1", "localhost"):
+            _warn_if_open(ServerConfig(host=host))
+        assert seen == []
+        _warn_if_open(ServerConfig(host="0.0.0.0"))
+        assert seen and seen[-1].levelno == logging.WARNING and "NO AUTHENTICATION" in seen[-1].getMessage()
+        _warn_if_open(ServerConfig(host="0.0.0.0", token="x" * 20))
+        assert "clear text" in seen[-1].getMessage()
+        count = len(seen)
+        _warn_if_open(ServerConfig(host="0.0.0.0", token="x" * 20, tls_cert="c", tls_key="k"))
+        assert len(seen) == count
+    finally:
+        logger.removeHandler(handler)
