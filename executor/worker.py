@@ -195,7 +195,13 @@ class Worker:
         if "error" in msg:
             err = msg["error"]
             raise ToolError(f"tool {name!r} failed: {err.get('type', 'Error')}: {err.get('message', '')}")
-        return json.loads(msg["result_json"]) if msg.get("result_json") else None
+        raw = msg.get("result_json")
+        if not raw:
+            return None
+        try:
+            return json.loads(raw)
+        except ValueError:  # a client in another language sent something else: say so in the code
+            raise ToolError(f"tool {name!r} failed: the client's result_json is not JSON: {raw[:80]!r}") from None
 
     # -- the loop --
     def serve(self, ready: dict | None) -> None:
