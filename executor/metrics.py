@@ -17,6 +17,9 @@ class Metrics:
     executes: Counter
     execute_seconds: Histogram
     restores: Counter
+    tenant_sessions_open: Gauge
+    refusals: Counter
+    auth_failures: Counter
 
     @classmethod
     def create(cls) -> "Metrics":
@@ -33,6 +36,11 @@ class Metrics:
                                       buckets=(.0005, .001, .002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60),
                                       registry=reg),
             restores=Counter("sandcell_restores", "Workers killed and restored from a checkpoint", registry=reg),
+            tenant_sessions_open=Gauge("sandcell_tenant_sessions_open", "Sessions open now, by tenant", ["tenant"],
+                                       registry=reg),
+            refusals=Counter("sandcell_refusals", "Calls refused RESOURCE_EXHAUSTED by a quota or a full server, "
+                             "by tenant and ErrorInfo reason", ["tenant", "reason"], registry=reg),
+            auth_failures=Counter("sandcell_auth_failures", "Calls refused UNAUTHENTICATED", registry=reg),
         )
 
     def serve(self, port: int, host: str = "0.0.0.0") -> None:

@@ -108,7 +108,15 @@ class ExecutorServicer(pb_grpc.ExecutorServiceServicer):
             return auth.resolve(context.invocation_metadata(), context.auth_context() if auth.mtls else None)
         except AuthenticationError as err:
             audit("auth_failed", "", method=method, peer=context.peer(), reason=err.message)
+            if self.sessions.metrics:
+                self.sessions.metrics.auth_failures.inc()
             context.abort_with_status(to_status(err))
+
+    def _fail(self, context, err: ExecutorError, tenant: Tenant) -> None:
+        """Ends the call with err's status; a refusal for want of capacity is counted per tenant."""
+        if err.code == grpc.StatusCode.RESOURCE_EXHAUSTED and self.sessions.metrics:
+            self.sessions.metrics.refusals.labels(tenant=tenant.name, reason=err.reason).inc()
+        context.abort_with_status(to_status(err))
 
     def CreateSession(self, request, context):
         tenant = self._caller(context, "CreateSession")
@@ -118,7 +126,7 @@ class ExecutorServicer(pb_grpc.ExecutorServiceServicer):
             rec = self.sessions.create(limits, list(request.extra_imports), tools, not request.disable_file_access,
                                        tenant)
         except ExecutorError as err:
-            context.abort_with_status(to_status(err))
+            self._fail(context, err, tenant)
         audit("session_created", tenant.name, session_id=rec.session_id, peer=context.peer())
         return pb.CreateSessionResponse(session=session_proto(rec))
 
@@ -127,7 +135,7 @@ class ExecutorServicer(pb_grpc.ExecutorServiceServicer):
         try:
             return pb.GetSessionResponse(session=session_proto(self.sessions.get(request.session_id, tenant)))
         except ExecutorError as err:
-            context.abort_with_status(to_status(err))
+            self._fail(context, err, tenant)
 
     def ListSessions(self, request, context):
         tenant = self._caller(context, "ListSessions")
@@ -146,7 +154,7 @@ class ExecutorServicer(pb_grpc.ExecutorServiceServicer):
         try:
             rec = self.sessions.close(request.session_id, tenant)
         except ExecutorError as err:
-            context.abort_with_status(to_status(err))
+            self._fail(context, err, tenant)
         audit("session_closed", tenant.name, session_id=rec.session_id, peer=context.peer(), why="closed by caller")
         return pb.CloseSessionResponse(session=session_proto(rec))
 
@@ -172,7 +180,7 @@ class ExecutorServicer(pb_grpc.ExecutorServiceServicer):
                 else:
                     yield pb.ExecuteResponse(result=result_proto(msg))
         except ExecutorError as err:
-            context.abort_with_status(to_status(err))
+            self._fail(context, err, tenant)
 
     def ExecuteUnary(self, request, context):
         tenant = self._caller(context, "ExecuteUnary")
@@ -186,7 +194,7 @@ class ExecutorServicer(pb_grpc.ExecutorServiceServicer):
                     return pb.ExecuteUnaryResponse(result=result_proto(msg), stdout="".join(out["stdout"]),
                                                    stderr="".join(out["stderr"]))
         except ExecutorError as err:
-            context.abort_with_status(to_status(err))
+            self._fail(context, err, tenant)
 
 
 @dataclass

@@ -154,6 +154,8 @@ class SessionManager:
             rec = SessionRecord(sid, spec, os.path.join(self._root, sid), -1, uid, tenant)
             self._sessions[sid] = rec
             self._held[tenant.name] = held + 1
+        if self.metrics:  # up here, so that a failed start's _discard brings it back down
+            self.metrics.tenant_sessions_open.labels(tenant=tenant.name).inc()
         try:
             os.mkdir(rec.workdir, 0o700)
             if uid is not None:
@@ -306,6 +308,7 @@ class SessionManager:
             self._halt(rec.worker)
         if self.metrics:
             self.metrics.sessions_closed.labels(tenant=rec.tenant.name).inc()
+            self.metrics.tenant_sessions_open.labels(tenant=rec.tenant.name).dec()
 
     def _release(self, rec: SessionRecord) -> bool:
         """Gives back a closed session's worker, checkpoint, work dir and uid, unless an execute

@@ -8,6 +8,8 @@ not a benchmark: the figures are measured by `bench/`).
 from __future__ import annotations
 
 import secrets
+import socket
+import urllib.request
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -27,8 +29,12 @@ def quota_server(tmp_path_factory):
                     f"bob   {TOKENS['bob']}\n"
                     f"dave  {TOKENS['dave']} executes=1\n"
                     f"erin  {TOKENS['erin']} cpu_s_per_min=0.3\n")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        metrics_port = sock.getsockname()[1]
     proc = ExecutorProcess("--tokens-file", str(path), "--max-concurrent-executes", "4",
-                           "--execute-queue-timeout-ms", "300")
+                           "--execute-queue-timeout-ms", "300", "--metrics-port", str(metrics_port))
+    proc.metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
     yield proc
     proc.stop()
 
@@ -91,6 +97,17 @@ def test_cpu_seconds_per_minute_quota_is_per_tenant(quota_server):
         assert other.execute(burn).ok  # bob's CPU is his own
         s.close()
         other.close()
+
+
+def test_metrics_are_labelled_by_tenant_never_by_token(quota_server):
+    """After the quota tests above: refusals and executes per tenant; no credential anywhere."""
+    text = urllib.request.urlopen(quota_server.metrics_url, timeout=5).read().decode()
+    assert 'sandcell_refusals_total{reason="TENANT_QUOTA_MAX_SESSIONS",tenant="alice"} 1.0' in text, text
+    assert 'reason="TENANT_QUOTA_MAX_CONCURRENT_EXECUTES",tenant="dave"' in text
+    assert 'reason="TENANT_QUOTA_CPU_SECONDS_PER_MINUTE",tenant="erin"' in text
+    assert 'sandcell_executes_total{status="ok",tenant="bob"}' in text
+    assert 'sandcell_tenant_sessions_open{tenant="alice"} 0.0' in text
+    assert not any(token in text for token in TOKENS.values())
 
 
 def test_a_burst_of_four_times_the_slots_all_succeed():
