@@ -126,6 +126,7 @@ ESCAPES = {
     "from os import system": ("from os import system", "'os'"),
     "alias module not part of its parent": ("import os", "'os'"),
     "from-import module attribute": ("from statistics import sys", "'statistics.sys'"),
+    "dotted import of a dunder": ("import collections.__loader__ as l", "__loader__"),
     "from-import dunder (found by fuzzing)": ("from math import __builtins__ as b", "__builtins__"),
     "from-import private module": ("from random import _os", "'random._os'"),
     "from-import re internals": ("from re import _compiler", "'re._compiler'"),

@@ -98,6 +98,10 @@ class CellTransformer(RestrictingNodeTransformer):
     def visit_alias(self, node: ast.alias):
         if node.name != "*":
             self._check_binding(node, node.asname or node.name.split(".")[0])
+            for part in node.name.split(".")[1:]:  # `import a.b as c` reads a.b
+                problem = attr_problem(part)
+                if problem:
+                    self.error(node, problem)
         return node
 
     def _visit_declaration(self, node):
