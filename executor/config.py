@@ -97,6 +97,7 @@ class ServerConfig:
     metrics_port: int = _opt(0, "Serve Prometheus metrics on this port; 0 disables")
     log_level: str = _opt("INFO", "Log level")
     log_json: bool = _opt(True, "Structured (JSON) logs on stderr")
+    test_policy_off: bool = _opt(False, "TESTS ONLY: every session runs without the language policy (the jail unchanged), to test the layers behind it. Refused unless SANDCELL_UNSAFE_TEST_MODE=policy-off is set and /etc/sandcell/production (in the image) is absent")
     limits: SessionLimits = field(default_factory=SessionLimits)
 
 

@@ -28,6 +28,7 @@ from executor.fdbudget import check_budget
 from executor.floors import below_floor
 from executor.leftovers import SESSIONS_PREFIX, STATE_PREFIX, owned_dir, sweep
 from executor.oom import oom_kills
+from executor.policy.off import policy_off_permitted
 from executor.snapshot import checkpoint_fd, wipe_checkpoint
 from executor.tenants import DEFAULT_TENANT, Tenant, audit, server_quotas
 from executor.outcome import limit_message
@@ -86,6 +87,12 @@ class SessionRecord:
 
 class SessionManager:
     def __init__(self, config: ServerConfig, metrics=None):
+        if config.test_policy_off:  # never from a request: a start flag, refused in production
+            refused = policy_off_permitted()
+            if refused:
+                raise ValueError(refused)
+            log.warning("TEST MODE: sessions run without the language policy (--test-policy-off)",
+                        extra={"event": "test_policy_off"})
         self.config = config
         self.metrics = metrics
         self._sessions: dict[str, SessionRecord] = {}
@@ -213,6 +220,7 @@ class SessionManager:
             "session_id": rec.session_id, "workdir": rec.workdir, "uid": rec.uid, "restore": restore,
             "limits": asdict(rec.spec.limits), "allowed_imports": list(rec.spec.allowed_imports),
             "file_access": rec.spec.file_access, "cpu_remaining_ms": remaining,
+            "test_policy_off": self.config.test_policy_off,
             "tools": [{"name": t["name"], "params": t.get("params", [])} for t in rec.spec.tools],
         }
         try:

@@ -42,6 +42,7 @@ def _preload(allowed_imports: list[str], default_session: dict | None = None):
     # worker never has to read a module file.
     import cloudpickle  # noqa: F401
     import executor.worker  # noqa: F401
+    import executor.policy.off  # noqa: F401  (used only by a test server's sessions)
     from executor.jail import apply_jail, JailConfig  # noqa: F401
     from executor.policy import Policy, PolicyConfig
     from executor.snapshot import _dumps
@@ -88,7 +89,10 @@ def _run_worker(spec: dict, chan_fd: int, ckpt_fd: int) -> None:
         ipc.send(chan, {"op": "ready", **ready})
     reserved = ("final_answer", *(t["name"] for t in spec.get("tools", ())))
     template = _TEMPLATE
-    if template is not None and template.config.allowed_imports == tuple(spec["allowed_imports"]) \
+    if spec.get("test_policy_off"):  # a test server's sessions: the jail alone (executor/policy/off.py)
+        from executor.policy.off import Unrestricted
+        policy = Unrestricted(PolicyConfig(allowed_imports=(), workdir=spec["workdir"], reserved_names=reserved))
+    elif template is not None and template.config.allowed_imports == tuple(spec["allowed_imports"]) \
             and template.config.file_access == spec["file_access"]:
         policy = template.adopt(spec["workdir"], reserved)  # the common case: no extra imports
     else:

@@ -6,14 +6,13 @@ process on a loopback port, and `docker`, the hardened container stack (docker/c
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import pytest
 
 from sandcell.client import ExecutorClient, Limits
 from sandcell.local import ExecutorProcess
-from tests.hostile import checkpoint_digest, zygote_state
+from tests.hostile import service_kept
 
 pytest_plugins = ["tests.docker.stack"]  # executor_image, hardened_stack
 # Which targets the executor's suite runs against; `make test-fast` picks local only.
@@ -106,17 +105,5 @@ def intact(hostile):
     """After a hostile test: the service serves, the zygote is the same process and holds
     spares, and the bystander kept its state and its checkpoint byte for byte."""
     proc, c, other = hostile
-    zygote, _ = zygote_state(proc.pid)
-    digest = checkpoint_digest(proc, other.id)
-    yield
-    assert c.health(), "executor is not SERVING after a hostile test"
-    deadline = time.monotonic() + 10
-    while (state := zygote_state(proc.pid))[1] < 1 and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert state[0] == zygote, "the zygote was replaced"
-    assert state[1] >= 1, "the zygote holds no spare"
-    assert checkpoint_digest(proc, other.id) == digest, "another session's checkpoint changed"
-    r = other.execute("kept['n']")
-    assert r.ok and r.value.python() == 777 and not r.restored, f"another session was disturbed: {r}"
-    with c.create_session() as s:
-        assert s.execute("1 + 1").value.python() == 2
+    with service_kept(proc, c, other, "kept['n']", 777):
+        yield

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import struct
+import time
 import zlib
+from contextlib import contextmanager
 
 import psutil
 
 __all__ = ["frame", "calls_pickle", "checkpoint_file", "write_checkpoint_code", "zygote_state",
-           "checkpoint_digest", "json_bytes", "call_op", "module_op", "namespace_pickle", "CHAN_FD", "CKPT_FD"]
+           "checkpoint_digest", "json_bytes", "call_op", "module_op", "namespace_pickle", "CHAN_FD", "CKPT_FD", "MALFORMED", "RESULT",
+           "service_kept"]
 
 # A worker's channel and checkpoint descriptors (the jail keeps exactly these two, in this order).
 CHAN_FD, CKPT_FD = 3, 4
@@ -88,6 +91,28 @@ def zygote_state(server_pid: int) -> tuple[int, int]:
     return zygote.pid, spares
 
 
+@contextmanager
+def service_kept(proc, client, bystander, probe: str, expected):
+    """Around a hostile test: afterwards the service serves, another session (`bystander`,
+    `probe` evaluating to `expected`) kept its state and was not restored, and a new session
+    works. With a local server (`proc`; None for the container) also: the zygote is the same
+    process and holds a spare, and the bystander's checkpoint is unchanged byte for byte."""
+    before = (zygote_state(proc.pid)[0], checkpoint_digest(proc, bystander.id)) if proc else None
+    yield
+    assert client.health(), "executor is not SERVING after a hostile test"
+    if proc:
+        deadline = time.monotonic() + 10
+        while (state := zygote_state(proc.pid))[1] < 1 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert state[0] == before[0], "the zygote was replaced"
+        assert state[1] >= 1, "the zygote holds no spare"
+        assert checkpoint_digest(proc, bystander.id) == before[1], "another session's checkpoint changed"
+    r = bystander.execute(probe)
+    assert r.ok and r.value.python() == expected and not r.restored, f"another session was disturbed: {r}"
+    with client.create_session() as s:
+        assert s.execute("1 + 1").value.python() == 2
+
+
 def checkpoint_digest(proc, session_id: str) -> str:
     """A digest of a local session's checkpoint, read through its worker's descriptor."""
     import hashlib
@@ -99,3 +124,27 @@ def checkpoint_digest(proc, session_id: str) -> str:
         except psutil.Error:
             continue
     raise AssertionError(f"no worker for session {session_id}")
+
+
+# A well-formed result, to forge from.
+RESULT = {"op": "result", "status": "ok", "value": None, "is_final_answer": False, "error": None,
+          "output_truncated": False, "message": "", "wall_time_us": 1, "cpu_time_us": 1, "peak_memory_bytes": 1}
+# Frames no honest worker sends during an execute: each once reached callers as UNKNOWN or was let through.
+MALFORMED = {
+    "a ready during an execute": frame({"op": "ready", "pid": 1, "restored": True, "lost_names": [], "restore_error": ""}),
+    "unknown result status": frame(json_bytes({**RESULT, "status": "bogus"})),
+    "integer tool-call id": frame({"op": "tool_call", "call_id": 7, "name": "lookup", "arguments_json": "{}"}),
+    "lone surrogate in output": frame(b'{"op": "out", "stream": "stdout", "text": "a\\ud800b"}'),
+    "lone surrogate in the result message": frame(json_bytes({**RESULT, "status": "error", "message": "\ud800"})),
+    "lone surrogate in an error": frame(json_bytes({**RESULT, "status": "error", "error": {
+        "type": "X", "message": "m\udfff", "line_number": 1, "traceback": ""}})),
+    "line number past uint32": frame(json_bytes({**RESULT, "status": "error", "error": {
+        "type": "X", "message": "m", "line_number": 1 << 40, "traceback": ""}})),
+    "string where an integer goes": frame(json_bytes({**RESULT, "wall_time_us": "soon"})),
+    "list where a record goes": frame(json_bytes({**RESULT, "value": [1, 2]})),
+    "unknown op": frame({"op": "checkpoint_failed", "error": "x"}),
+    "not an object": frame(b"[1, 2, 3]"),
+    "not JSON": frame(b"\xff\xfe{"),
+    "nested past the parser's stack": frame(b"[" * 200_000 + b"]" * 200_000),
+    "huge frame header": b"\xff\xff\xff\xff" + b"{}",
+}

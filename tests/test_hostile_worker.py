@@ -16,7 +16,7 @@ import pytest
 from executor.procs import ChildProcess, signalable
 
 from sandcell.client import Limits, ToolSpec
-from tests.hostile import calls_pickle, frame, json_bytes, write_checkpoint_code, zygote_state, CHAN_FD
+from tests.hostile import MALFORMED, RESULT, calls_pickle, frame, write_checkpoint_code, zygote_state, CHAN_FD
 
 
 def _forged_ready_checkpoint(pid: int) -> bytes:
@@ -64,26 +64,6 @@ def _send_code(*frames: bytes, then: str = "import time\ntime.sleep(3)") -> str:
     return f"import os\nfor _f in {list(frames)!r}:\n    os.write({CHAN_FD}, _f)\n{then}"
 
 
-_RESULT = {"op": "result", "status": "ok", "value": None, "is_final_answer": False, "error": None,
-           "output_truncated": False, "message": "", "wall_time_us": 1, "cpu_time_us": 1, "peak_memory_bytes": 1}
-MALFORMED = {
-    "integer tool-call id": frame({"op": "tool_call", "call_id": 7, "name": "lookup", "arguments_json": "{}"}),
-    "lone surrogate in output": frame(b'{"op": "out", "stream": "stdout", "text": "a\\ud800b"}'),
-    "lone surrogate in the result message": frame(json_bytes({**_RESULT, "status": "error", "message": "\ud800"})),
-    "lone surrogate in an error": frame(json_bytes({**_RESULT, "status": "error", "error": {
-        "type": "X", "message": "m\udfff", "line_number": 1, "traceback": ""}})),
-    "line number past uint32": frame(json_bytes({**_RESULT, "status": "error", "error": {
-        "type": "X", "message": "m", "line_number": 1 << 40, "traceback": ""}})),
-    "string where an integer goes": frame(json_bytes({**_RESULT, "wall_time_us": "soon"})),
-    "list where a record goes": frame(json_bytes({**_RESULT, "value": [1, 2]})),
-    "unknown op": frame({"op": "checkpoint_failed", "error": "x"}),
-    "not an object": frame(b"[1, 2, 3]"),
-    "not JSON": frame(b"\xff\xfe{"),
-    "nested past the parser's stack": frame(b"[" * 200_000 + b"]" * 200_000),
-    "huge frame header": b"\xff\xff\xff\xff" + b"{}",
-}
-
-
 @pytest.mark.parametrize("forged", MALFORMED.values(), ids=MALFORMED.keys())
 def test_a_malformed_message_kills_the_worker_with_a_clear_status(hostile, intact, forged):
     proc, c, _ = hostile
@@ -100,7 +80,7 @@ def test_a_worker_that_stops_reading_cannot_hold_the_server(hostile, intact):
     proc, c, _ = hostile
     with c.create_session(limits=Limits(wall_timeout_ms=2_000)) as s:
         s.execute("kept = 'yes'")
-        r = s.execute(_send_code(frame(_RESULT), then="import signal, time\n"
+        r = s.execute(_send_code(frame(RESULT), then="import signal, time\n"
                                  "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM, signal.SIGPROF})\n"
                                  "time.sleep(60)"))
         assert r.ok, r  # indistinguishable from a real result

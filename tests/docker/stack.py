@@ -59,9 +59,11 @@ def executor_image() -> str:
 
 
 @contextmanager
-def compose_stack(name: str, import_ceiling: str, max_sessions: int = 100, tokens_file: str = ""):
+def compose_stack(name: str, import_ceiling: str, max_sessions: int = 100, tokens_file: str = "",
+                  extra_files: tuple[str, ...] = ()):
     """docker/compose.yaml as project sandcelltest<pid><name> on a free host port, healthy.
-    `tokens_file`: tenants from this credentials file, mounted as a secret (docker/compose.tenants.yaml)."""
+    `tokens_file`: tenants from this credentials file, mounted as a secret (docker/compose.tenants.yaml).
+    `extra_files`: more overrides, named relative to tests/docker/."""
     port = _free_port()
     env = {"SANDCELL_IMAGE": IMAGE, "SANDCELL_PORT": str(port), "SANDCELL_LOG_LEVEL": "WARNING",
            "SANDCELL_IMPORT_CEILING": import_ceiling, "SANDCELL_MAX_SESSIONS": str(max_sessions)}
@@ -74,6 +76,7 @@ def compose_stack(name: str, import_ceiling: str, max_sessions: int = 100, token
     command = (f"cd {shlex.quote(str(ROOT / 'docker'))} && env "
                + " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items()) + " " + shlex.join(compose_command()))
     project = f"sandcelltest{os.getpid()}{name}"
+    files = [*files, *(str(Path(__file__).with_name(f)) for f in extra_files)]
     with get_docker_services(command, files, project, ["up -d"], ["down -v --remove-orphans"]) as services:
         stack = Stack(project)
         stack.wait_healthy(timeout_s=120)  # Docker's own verdict, from the image's health command
