@@ -44,7 +44,7 @@ def cold_start(run: int, timeout_s: float = 120) -> tuple[float, float]:
     """(seconds to serving, seconds to Docker-healthy) for one fresh stack."""
     port = _free_port()
     project = f"sandcellbench{os.getpid()}x{run}"
-    env = {"SANDCELL_IMAGE": IMAGE, "SANDCELL_PORT": str(port), "SANDCELL_LOG_LEVEL": "WARNING"}
+    env = {"SANDCELL_IMAGE": IMAGE, "SANDCELL_PUBLISH_PORT": str(port), "SANDCELL_LOG_LEVEL": "WARNING"}
     t0 = time.monotonic()
     try:
         run_compose(DOCKER_DIR, project, "up", "-d", env=env)

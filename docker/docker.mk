@@ -1,12 +1,12 @@
 # Container targets, included by the Makefile: image, run, stop (README "Container").
 IMAGE ?= sandcell-executor:latest
 BASE_IMAGE ?= python:3.13-slim-trixie
-SANDCELL_PORT ?= 50051
+SANDCELL_PUBLISH_PORT ?= 50051
 RUN_PROJECT ?= sandcell
 # The compose v2 plugin where the engine has it, else Debian's docker-compose (v1).
 COMPOSE_BIN := $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
 # From docker/: compose v1 reads `seccomp:./seccomp.json` relative to the working directory.
-COMPOSE := cd docker && SANDCELL_IMAGE=$(IMAGE) SANDCELL_PORT=$(SANDCELL_PORT) $(COMPOSE_BIN) -f compose.yaml -p $(RUN_PROJECT)
+COMPOSE := cd docker && SANDCELL_IMAGE=$(IMAGE) SANDCELL_PUBLISH_PORT=$(SANDCELL_PUBLISH_PORT) $(COMPOSE_BIN) -f compose.yaml -p $(RUN_PROJECT)
 # One stamp per base (its Python and glibc decide the wheels); wheelhouse.sh clears the others.
 WHEELS_STAMP := docker/.wheels/.complete-$(subst :,-,$(BASE_IMAGE))
 
@@ -33,10 +33,10 @@ image: base-image wheels
 run: image setup
 	$(COMPOSE) up -d
 	$(PY) -m sandcell.container wait $(RUN_PROJECT)
-	$(PY) -m sandcell.demo --address 127.0.0.1:$(SANDCELL_PORT)
+	$(PY) -m sandcell.demo --address 127.0.0.1:$(SANDCELL_PUBLISH_PORT)
 	@echo
-	@echo "The executor is running in Docker (project $(RUN_PROJECT)), listening on 127.0.0.1:$(SANDCELL_PORT)."
-	@echo "  health:  $(PY) -m executor.healthcheck --address 127.0.0.1:$(SANDCELL_PORT)"
+	@echo "The executor is running in Docker (project $(RUN_PROJECT)), listening on 127.0.0.1:$(SANDCELL_PUBLISH_PORT)."
+	@echo "  health:  $(PY) -m executor.healthcheck --address 127.0.0.1:$(SANDCELL_PUBLISH_PORT)"
 	@echo "  logs:    cd docker && $(COMPOSE_BIN) -p $(RUN_PROJECT) logs -f executor"
 	@echo "  stop:    make stop"
 

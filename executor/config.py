@@ -105,9 +105,22 @@ def _env_name(name: str) -> str:
     return "SANDCELL_" + name.upper()
 
 
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def _boolean(raw: str) -> bool:
+    word = raw.strip().lower()
+    if word not in _TRUE + _FALSE:
+        raise ValueError(f"{raw!r} is not a boolean: use one of {', '.join(_TRUE + _FALSE)}")
+    return word in _TRUE
+
+
+_boolean.__name__ = "boolean"  # argparse names the type in its error
+
+
 def _convert(kind: Any, raw: str):
     if kind in (bool, "bool"):
-        return raw.strip().lower() in ("1", "true", "yes", "on")
+        return _boolean(raw)
     if kind in (int, "int"):
         return int(raw)
     if kind in (float, "float"):
@@ -137,10 +150,15 @@ def parse_config(argv: list[str] | None = None, environ: Mapping[str, str] | Non
     parser.add_argument("--config-table", action="store_true", help="Print the settings table (Markdown) and exit")
     for _owner, f in _settings():
         flag = "--" + f.name.replace("_", "-")
+        default = _default(f)
+        shown = ",".join(default) if isinstance(default, tuple) else default
+        # The default shown is the built-in one; the environment variable overrides it.
+        text = (f"{f.metadata['help']} (default: {shown if shown != '' else 'empty'}; "
+                f"environment: {_env_name(f.name)})").replace("%", "%%")
         if f.type in (bool, "bool"):
-            parser.add_argument(flag, type=lambda s: _convert(bool, s), default=None, help=f.metadata["help"])
+            parser.add_argument(flag, type=_boolean, default=None, help=text)
         else:
-            parser.add_argument(flag, default=None, help=f.metadata["help"])
+            parser.add_argument(flag, default=None, help=text)
     args = parser.parse_args(argv)
     if args.config_table:
         print(config_table())
@@ -149,9 +167,12 @@ def parse_config(argv: list[str] | None = None, environ: Mapping[str, str] | Non
     for owner, f in _settings():
         raw = getattr(args, f.name)
         if raw is None:
-            raw = environ.get(_env_name(f.name))
+            raw = environ.get(_env_name(f.name)) or None  # empty: unset (compose passes "" through)
         if raw is not None:
-            values[owner][f.name] = _convert(f.type, raw) if isinstance(raw, str) else raw
+            try:
+                values[owner][f.name] = _convert(f.type, raw) if isinstance(raw, str) else raw
+            except ValueError as exc:
+                parser.error(f"--{f.name.replace('_', '-')} / {_env_name(f.name)}: {exc}")
     return ServerConfig(**values[ServerConfig], limits=SessionLimits(**values[SessionLimits]))
 
 

@@ -25,7 +25,7 @@ def _show(title: str, result) -> None:
         print("message:", result.message)
 
 
-def demo(address: str, token: str | None = None) -> bool:
+def demo(address: str, token: str | None = None, *, connect_hint: bool = True) -> bool:
     def exchange_rate(currency: str) -> float:
         return {"EUR": 1.08, "GBP": 1.27}.get(currency, 1.0)
 
@@ -44,9 +44,10 @@ def demo(address: str, token: str | None = None) -> bool:
             _show("state survived the kill", s.execute("sorted(usd)"))
             final = s.execute("final_answer(f\"total {sum(usd.values()):.2f} USD\")")
             _show("final answer", final)
-    print(f"\nConnect from Python:\n  from sandcell.client import ExecutorClient\n"
-          f"  client = ExecutorClient({address!r})\n"
-          f"or with grpcurl (reflection is on): grpcurl -plaintext {address} list")
+    if connect_hint:  # only for an executor that outlives the demo
+        print(f"\nConnect from Python:\n  from sandcell.client import ExecutorClient\n"
+              f"  client = ExecutorClient({address!r})\n"
+              f"or with grpcurl (reflection is on): grpcurl -plaintext {address} list")
     return final.is_final_answer
 
 
@@ -59,7 +60,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.spawn:
         return 0 if demo(args.address, args.token) else 1
     with ExecutorProcess("--log-level", "WARNING") as proc:
-        return 0 if demo(proc.address) else 1
+        ok = demo(proc.address, connect_hint=False)
+    print("\nThe demo's executor has stopped. To keep one running: `python -m executor` "
+          "(listens on 127.0.0.1:50051), or `make run` for the hardened container.")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

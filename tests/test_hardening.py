@@ -16,7 +16,7 @@ from sandcell.hardening import compose_drift, pod_container_drift, sdk_run_kwarg
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_DIR = ROOT / "docker"
-ROLES = {"executor": "executor", "forwarder": "forwarder"}
+ROLES = {"executor": "executor", "forwarder": "forwarder", "metrics": "forwarder"}
 
 
 @pytest.fixture

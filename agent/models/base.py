@@ -239,12 +239,22 @@ def _retry_after_s(exc: BaseException) -> float | None:
     return None
 
 
+# How backends say that no API key was given at all (before any request was sent).
+_NO_KEY = ("missing credentials", "api_key client option must be set", "no api key provided",
+           "api key not found", "missing api key")
+
+
 def classify_error(exc: BaseException, model_id: str) -> ModelError:
     """Maps a backend's exception to our tree, by HTTP status when it has one."""
     if isinstance(exc, ModelError):
         return exc
     status = _status_of(exc)
     text = f"{type(exc).__name__}: {exc}"
+    if any(sign in str(exc).lower() for sign in _NO_KEY):
+        # litellm reports a key that is not set at all as a 500: retrying cannot help.
+        return AuthenticationError(
+            f"no credentials for model {model_id!r}: set the provider's API key variable (for example "
+            f"OPENAI_API_KEY or ANTHROPIC_API_KEY) or pass api_key=. {text}", status_code=status)
     if status in (401, 403):
         return AuthenticationError(
             f"the provider rejected the credentials for model {model_id!r} (HTTP {status}); "
@@ -259,6 +269,8 @@ def classify_error(exc: BaseException, model_id: str) -> ModelError:
 
 
 def _retryable(err: ModelError, exc: BaseException) -> bool:
+    if isinstance(err, AuthenticationError):
+        return False  # whatever status came with it: the same key fails the same way
     if err.status_code is not None:
         return err.status_code == 429 or err.status_code >= 500
     # no HTTP status: retry transport failures (connection reset, timeout), not bugs

@@ -123,6 +123,22 @@ def test_stop_sequences_are_applied_when_the_server_ignores_them(llm):
     assert msg.content == "<code>\nx = 1\n</code>\n"
 
 
+def test_litellm_model_without_any_key_fails_at_once(monkeypatch):
+    """litellm reports a missing key as HTTP 500; it must not be retried as a server error.
+    (A spy counts litellm's calls and passes each through to the real function.)"""
+    import litellm
+
+    from agent.models.base import RetryPolicy
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    calls = []
+    real = litellm.completion
+    monkeypatch.setattr(litellm, "completion", lambda *a, **kw: calls.append(1) or real(*a, **kw))
+    with pytest.raises(AuthenticationError, match="no credentials") as info:
+        LiteLLMModel("openai/gpt-4o-mini", retry=RetryPolicy(base_delay_s=0.01)).generate(MESSAGES)
+    assert len(calls) == 1, f"retried {len(calls) - 1} times"
+    assert "OPENAI_API_KEY" in str(info.value)
+
+
 def test_openai_model_without_any_key_says_so(monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)

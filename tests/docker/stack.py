@@ -26,7 +26,8 @@ from sandcell.container import Stack, compose_command
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGE = os.environ.get("SANDCELL_IMAGE", "sandcell-executor:latest")
-COMPOSE_FILES = [str(ROOT / "docker" / "compose.yaml"), str(Path(__file__).with_name("compose.test.yaml"))]
+# The file users run, alone: server settings reach it from the environment as they would for an operator.
+COMPOSE_FILES = [str(ROOT / "docker" / "compose.yaml")]
 HARDENING_CEILING = "os,socket,threading,ctypes"
 
 
@@ -65,7 +66,7 @@ def compose_stack(name: str, import_ceiling: str, max_sessions: int = 100, token
     `tokens_file`: tenants from this credentials file, mounted as a secret (docker/compose.tenants.yaml).
     `extra_files`: more overrides, named relative to tests/docker/."""
     port = _free_port()
-    env = {"SANDCELL_IMAGE": IMAGE, "SANDCELL_PORT": str(port), "SANDCELL_LOG_LEVEL": "WARNING",
+    env = {"SANDCELL_IMAGE": IMAGE, "SANDCELL_PUBLISH_PORT": str(port), "SANDCELL_LOG_LEVEL": "WARNING",
            "SANDCELL_IMPORT_CEILING": import_ceiling, "SANDCELL_MAX_SESSIONS": str(max_sessions)}
     files = COMPOSE_FILES
     if tokens_file:
