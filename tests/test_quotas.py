@@ -172,3 +172,19 @@ def test_a_flooding_tenant_does_not_starve_another(tmp_path):
         print(f"B p99 unloaded {_p99(unloaded) * 1000:.1f} ms, loaded {_p99(loaded) * 1000:.1f} ms; "
               f"A refused {len(refused)}")
         assert _p99(loaded) < 5 * _p99(unloaded)
+
+
+def test_a_tenants_nice_weight_is_applied_to_its_workers(tmp_path):
+    """CPU weight per tenant (executor/cpushare.py): `nice=N` in the credentials file."""
+    path = tmp_path / "tokens"
+    path.write_text(f"alice {TOKENS['alice']} nice=7\nbob {TOKENS['bob']}\n")
+    with ExecutorProcess("--tokens-file", str(path)) as proc, client(proc, "alice") as alice, \
+            client(proc, "bob") as bob:
+        a, b = alice.create_session(), bob.create_session()
+        assert a.execute("1").ok and b.execute("1").ok
+        workers = {p.cwd().rsplit("/", 1)[-1]: p for p in proc.session_workers()}
+        assert workers[a.id].nice() == 7 and workers[b.id].nice() == 0
+        workers[a.id].kill()  # a crash: the next execute restores the session in a new worker
+        assert a.execute("2").restored
+        restored = {p.cwd().rsplit("/", 1)[-1]: p for p in proc.session_workers()}[a.id]
+        assert restored.pid != workers[a.id].pid and restored.nice() == 7

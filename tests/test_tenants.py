@@ -13,21 +13,22 @@ from pathlib import Path
 
 import pytest
 
-from sandcell.client import ExecutorClient, SessionNotFound, Unauthenticated
+from sandcell.client import ExecutorClient, ResourceExhausted, SessionNotFound, Unauthenticated
 from sandcell.executor.v1 import executor_pb2 as pb
 from sandcell.executor.v1 import executor_pb2_grpc as pb_grpc
 from sandcell.local import ExecutorProcess
 from tests.conftest import TARGETS
 
-TOKENS = {"alice": secrets.token_urlsafe(24), "bob": secrets.token_urlsafe(24), "carol": secrets.token_urlsafe(24)}
+TOKENS = {name: secrets.token_urlsafe(24) for name in ("alice", "bob", "carol", "dave")}
+OVERRIDES = {"dave": " sessions=1"}
 
 
-def write_credentials(path: Path, names=("alice", "bob", "carol")) -> None:
+def write_credentials(path: Path, names=("alice", "bob", "carol", "dave")) -> None:
     """In place (same inode): a file bind-mounted into a container sees only in-place writes."""
     with open(path, "w") as f:
         f.write("# tenant token overrides\n")
         for name in names:
-            f.write(f"{name} {TOKENS[name]}\n")
+            f.write(f"{name} {TOKENS[name]}{OVERRIDES.get(name, '')}\n")
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +111,7 @@ def test_revoked_token_is_refused_at_the_next_call_and_others_keep_working(tenan
     with as_tenant(address, "alice") as alice, as_tenant(address, "carol") as carol:
         s = carol.create_session()
         assert s.execute("1 + 1").value.python() == 2
-        write_credentials(credentials, names=("alice", "bob"))  # carol revoked
+        write_credentials(credentials, names=("alice", "bob", "dave"))  # carol revoked
         try:
             with pytest.raises(Unauthenticated, match="revoked"):
                 s.execute("1 + 1")
@@ -189,3 +190,18 @@ def test_a_server_without_credentials_warns_loudly_unless_on_loopback():
         assert len(seen) == count
     finally:
         logger.removeHandler(handler)
+
+
+def test_a_tenants_session_quota_from_the_file_leaves_others_unaffected(tenant_server):
+    address, _ = tenant_server
+    with as_tenant(address, "dave") as dave, as_tenant(address, "bob") as bob:
+        held = dave.create_session()
+        with pytest.raises(ResourceExhausted) as info:
+            dave.create_session()
+        assert info.value.reason == "TENANT_QUOTA_MAX_SESSIONS" and info.value.metadata["limit"] == "1"
+        assert info.value.retry_after_s and info.value.retry_after_s > 0
+        other = bob.create_session()
+        assert other.execute("2 + 2").value.python() == 4
+        held.close()
+        dave.create_session().close()  # the quota counts sessions held, not ever created
+        other.close()

@@ -108,3 +108,22 @@ def test_sigterm_closes_the_session_and_stops_the_embedded_executor(llm):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_cli_reaches_an_mtls_executor_as_the_certificate_tenant(llm, tmp_path):
+    """`agent run --executor host:port --tls-ca --tls-cert --tls-key` against a server that
+    requires client certificates: the session belongs to the certificate's tenant."""
+    from sandcell.local import ExecutorProcess
+    from tests.certs import CertificateAuthority
+    ca = CertificateAuthority(tmp_path, "ca")
+    server, client = ca.issue("executor", server=True), ca.issue("cli-user")
+    with ExecutorProcess("--tls-cert", server.cert, "--tls-key", server.key, "--tls-client-ca", ca.cert) as proc:
+        llm.script(text("Thought: answer\n<code>\nfinal_answer(6 * 7)\n"))
+        ok = run_cli(llm, proc.address, "Multiply", "--model-type", "openai", "--model", "scripted-model",
+                     "--tls-ca", ca.cert, "--tls-cert", client.cert, "--tls-key", client.key)
+        assert ok.returncode == 0 and "42" in ok.stdout, ok.stdout + ok.stderr
+        assert '"tenant": "cli-user"' in proc.log()
+        llm.script(text("Thought: answer\n<code>\nfinal_answer(1)\n"))
+        refused = run_cli(llm, proc.address, "Multiply", "--model-type", "openai", "--model", "scripted-model",
+                          "--tls-ca", ca.cert)  # no client certificate
+        assert refused.returncode != 0
