@@ -32,6 +32,7 @@ from executor.policy.off import policy_off_permitted
 from executor.snapshot import checkpoint_fd, wipe_checkpoint
 from executor.tenants import DEFAULT_TENANT, Tenant, audit, server_quotas
 from executor.outcome import limit_message
+from executor.restore import own_ready, restore_text
 from executor.worker_handle import WorkerHandle
 from executor.supervisor import ZygoteSupervisor
 from executor.zygote_handle import ZygoteHandle
@@ -250,7 +251,7 @@ class SessionManager:
                 worker.sock.close()
                 raise WorkerStartError(f"the session worker failed to start: {exc}") from exc
             set_weight(worker.pid, rec.tenant.quotas.nice)
-        ready = _own_ready(ready, worker)
+        ready = own_ready(ready, worker)
         if ready.get("op") != "ready":
             worker.kill()
             raise WorkerStartError(f"the session worker failed to start: {ready.get('error', ready)}")
@@ -498,7 +499,7 @@ class SessionManager:
         if not worker.ready_pending:
             return True
         worker.ready_pending = False
-        ready = _own_ready(self._wait_ready(worker), worker)
+        ready = own_ready(self._wait_ready(worker), worker)
         if ready.get("op") == "ready":
             return True
         self._logs.warning(rec.session_id, "session worker failed to start", "worker_start_failed",
@@ -628,25 +629,6 @@ def _alive(worker: WorkerHandle) -> bool:
         return True  # nothing to read: the usual case
     except OSError:
         return False
-
-
-def restore_text(note: dict) -> str:
-    """What a result's message says about the restore behind it."""
-    if note["state_lost"]:
-        return ("The session's checkpoint could not be loaded (" + short_text(note["restore_error"]) +
-                "), so it restarted with an empty namespace: every variable, function and import is lost.")
-    if note["lost_names"]:
-        return ("The session was restored to its state after the last completed execute; these names "
-                f"could not be restored: {', '.join(note['lost_names'])}.")
-    return "The session was restored to its state after the last completed execute."
-
-
-def _own_ready(ready: dict, worker: WorkerHandle) -> dict:
-    """A ready naming any process but the one the zygote forked is forged: the worker ran code
-    before it was ready (a hostile checkpoint), so it is treated as one that failed to start."""
-    if ready.get("op") == "ready" and ready["pid"] != worker.pid:
-        return {"op": "fatal", "error": f"the worker's ready named pid {ready['pid']}, not its own"}
-    return ready
 
 
 def _result(status: str, message: str, **extra) -> dict:

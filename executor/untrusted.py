@@ -95,10 +95,13 @@ def _record(raw, what: str, fields: dict) -> dict | None:
     return {name: check(raw.get(name, _DEFAULTS.get(name, ""))) for name, check in fields.items()}
 
 
+MAX_NAMES = 1000  # lost names a ready may list (the worker lists no more)
+
+
 def _names(raw, what: str) -> list[str]:
-    if type(raw) is not list or len(raw) > 10_000:
-        raise MalformedMessage(f"{what} is not a list of at most 10000 names")
-    return [_str(n, what, 1024) for n in raw]
+    if type(raw) is not list or len(raw) > MAX_NAMES:
+        raise MalformedMessage(f"{what} is not a list of at most {MAX_NAMES} names")
+    return [_str(n, what, 256) for n in raw]
 
 
 def clean_ready(msg: dict) -> dict:

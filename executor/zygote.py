@@ -107,7 +107,7 @@ def _run_worker(spec: dict, chan_fd: int, ckpt_fd: int) -> None:
         return
     try:
         ready["restored"], lost = worker.checkpointer.load(worker.ns, policy.import_module, policy.allowed)
-        ready["lost_names"] = list(lost)
+        ready["lost_names"] = [n[:256] for n in lost[:1000]]  # the server's bounds (untrusted.MAX_NAMES)
     except Exception as exc:  # a bad checkpoint leaves an empty but working session
         ready["restore_error"] = f"{type(exc).__name__}: {exc}"
     worker.serve(ready)
