@@ -21,7 +21,8 @@ FLOORS: dict[str, tuple[int, str]] = {
     "cpu_per_execute_ms": (10, "a timer finer than that only measures its own overhead"),
     "session_cpu_ms": (1_000, "the kernel's CPU limit counts whole seconds"),
     "output_bytes": (64, "room for one line of output before the truncation mark"),
-    "file_size_bytes": (4 * KiB, "the session's own checkpoint is a file too"),
+    "file_size_bytes": (64 * KiB, "the session's checkpoint is a file under this limit too; below it "
+                                  "a few small definitions do not fit"),
     "workdir_bytes": (4 * KiB, "one filesystem block"),
     "open_files": (8, "the worker itself holds 6 descriptors (stdio, its channel, its checkpoint)"),
     "idle_ttl_ms": (1_000, "sessions are reaped on a 1 s tick"),

@@ -13,6 +13,13 @@ def restore_text(note: dict) -> str:
     if note["state_lost"]:
         return ("The session's checkpoint could not be loaded (" + short_text(note["restore_error"]) +
                 "), so it restarted with an empty namespace: every variable, function and import is lost.")
+    if note.get("unsaved"):
+        # e.g. a checkpoint larger than the session's file_size_bytes: each result said so.
+        return (f"The session was restored to its last checkpoint, from before the last {note['unsaved']} "
+                "execute(s): their state could not be checkpointed (their results' checkpoint_error says why), "
+                "so names they defined or changed are lost or back to older values."
+                + (f" These names could not be restored either: {short_text(', '.join(note['lost_names']), 2000)}."
+                   if note["lost_names"] else ""))
     if note["lost_names"]:
         return ("The session was restored to its state after the last completed execute; these names "
                 f"could not be restored: {short_text(', '.join(note['lost_names']), 2000)}.")

@@ -79,6 +79,7 @@ class SessionRecord:
     execute_count: int = 0
     cpu_used_ms: int = 0
     restore_count: int = 0
+    unsaved: int = 0  # executes since the last one whose state was checkpointed (checkpoint_error)
     closed: bool = False
     released: bool = False  # its worker, checkpoint, work dir and uid are given back (under lock)
     busy: bool = False
@@ -475,8 +476,9 @@ class SessionManager:
                     rec.cpu_used_ms += msg.get("cpu_time_us", 0) // 1000
                     if restore_note:
                         msg.update(restore_note)
-                        if restore_note["state_lost"]:  # the code ran in an empty namespace: say why
+                        if restore_note["state_lost"] or restore_note["unsaved"]:  # it ran in older state: say why
                             msg["message"] = (msg["message"] + " " + restore_text(restore_note)).strip()
+                    rec.unsaved = rec.unsaved + 1 if msg["checkpoint_error"] else 0
                     if msg["checkpoint_error"]:
                         self._logs.warning(rec.session_id, "checkpoint failed", "checkpoint_failed",
                                            error=msg["checkpoint_error"])
@@ -583,8 +585,9 @@ class SessionManager:
         error = ready.get("restore_error") or ""
         self._logs.info(rec.session_id, "session restored", "session_restored",
                         lost_names=", ".join(ready["lost_names"]), error=error)
+        unsaved, rec.unsaved = rec.unsaved, 0  # the state is the checkpoint's now
         return {"restored": True, "lost_names": list(ready["lost_names"]), "state_lost": bool(error),
-                "restore_error": error}
+                "restore_error": error, "unsaved": unsaved}
 
     def _observe(self, result: dict, started: float, tenant: str) -> None:
         if self.metrics:

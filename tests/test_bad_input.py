@@ -142,3 +142,19 @@ def test_an_unexpected_handler_error_is_internal_with_a_request_id_logged_once(c
     assert request_id in err.message and "secret" not in err.message
     ours = [r for r in caplog.records if getattr(r, "request_id", None) == request_id]
     assert len(ours) == 1 and ours[0].exc_info is not None
+
+
+def test_a_checkpoint_over_the_file_size_limit_is_said_in_results(client, service_intact):
+    """file_size_bytes also bounds the session's checkpoint: the execute whose state does not
+    fit says so (checkpoint_error), and the restore after a kill says which state came back."""
+    with client.create_session(limits=Limits(file_size_bytes=65536, wall_timeout_ms=300)) as s:
+        assert s.execute("small = 1").checkpoint_error == ""
+        r = s.execute("data = list(range(50_000))\nlen(data)")
+        assert r.ok and "could not be checkpointed" in r.checkpoint_error, r
+        killed = s.execute("while True:\n    try:\n        while True:\n            pass\n"
+                           "    except BaseException:\n        pass")
+        assert killed.status == "timeout" and killed.restored, killed
+        assert "from before the last 1 execute" in killed.message, killed.message
+        after = s.execute("small")
+        assert after.ok and after.value.python() == 1
+        assert s.execute("data").error.type == "NameError"
