@@ -1,5 +1,6 @@
 //! Test harness: real executor servers (`python -m executor`) on loopback port 0, started from
-//! the repo's .venv the way sandcell/local.py does; they exit with this test process.
+//! the repo's .venv the way sandcell/local.py does; they exit with this test process. Their
+//! scratch files (ready file, log, test PKI) live in the target dir (CARGO_TARGET_TMPDIR), not /tmp.
 #![allow(dead_code)]
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -27,7 +28,7 @@ fn python() -> PathBuf {
 impl Server {
     /// Starts `python -m executor` with `flags` and `env`, and waits until it serves.
     pub fn start(name: &str, flags: &[&str], env: &[(&str, &str)]) -> Server {
-        let dir = std::env::temp_dir().join(format!("sandcell-rust-{name}-{}", std::process::id()));
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("sandcell-rust-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let ready = dir.join("ready");
@@ -99,7 +100,7 @@ pub fn guarded() -> &'static Server {
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("sandcell-rust-{name}-{}", std::process::id()));
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("sandcell-rust-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
