@@ -18,10 +18,10 @@ from executor import ipc
 from executor.cancel import CANCEL_SIGNAL, Cancellation
 from executor.logs import SessionLog
 from executor.untrusted import MalformedMessage, OutputBudget, clean_message, clean_ready, short_text
-from executor.config import LimitError, ServerConfig, SessionLimits
+from executor.config import ServerConfig
 from executor.admission import Admission, CpuBudget
 from executor.cpushare import set_weight
-from executor.errors import (InvalidRequestError, RequestTooLargeError, SessionsQuotaError, SessionBusyError,
+from executor.errors import (RequestTooLargeError, SessionsQuotaError, SessionBusyError,
                              SessionClosedError, SessionNotFoundError, TooManySessionsError,
                              ShuttingDownError, WorkerStartError)
 from executor.fdbudget import check_budget
@@ -33,6 +33,7 @@ from executor.snapshot import checkpoint_fd, wipe_checkpoint
 from executor.tenants import DEFAULT_TENANT, Tenant, audit, server_quotas
 from executor.outcome import limit_message
 from executor.restore import own_ready, restore_text
+from executor.spec import SessionSpec, bounded, import_within, validate_spec
 from executor.worker_handle import WorkerHandle
 from executor.supervisor import ZygoteSupervisor
 from executor.zygote_handle import ZygoteHandle
@@ -43,27 +44,6 @@ log = logging.getLogger("sandcell.sessions")
 _READY_TIMEOUT_S = 15.0
 # Address space a worker needs beyond what the zygote already maps, to run any code at all.
 _MEMORY_HEADROOM_BYTES = 32 << 20
-
-
-def import_within(pattern: str, ceiling: tuple[str, ...]) -> bool:
-    """Whether an import pattern ("pkg" or "pkg.*") is covered by one of the ceiling's."""
-    base = pattern[:-2] if pattern.endswith(".*") else pattern
-    for allowed in ceiling:
-        if allowed == pattern:
-            return True
-        if allowed.endswith(".*") and (base == allowed[:-2] or base.startswith(allowed[:-2] + ".")):
-            return True
-    return False
-
-
-@dataclass(frozen=True)
-class SessionSpec:
-    """What a session was created with (validated)."""
-
-    limits: SessionLimits
-    allowed_imports: tuple[str, ...]
-    tools: tuple[dict, ...]  # {"name", "description", "parameters_json_schema", "output_type", "params"}
-    file_access: bool
 
 
 @dataclass
@@ -182,38 +162,8 @@ class SessionManager:
         return rec
 
     def _validate(self, limits, extra_imports, tools, file_access) -> SessionSpec:
-        try:
-            eff = self.config.limits.lowered_by(limits)
-        except LimitError as exc:
-            raise InvalidRequestError(str(exc), field=f"limits.{exc.name}") from None
-        if (low := below_floor(eff)) is not None:
-            raise InvalidRequestError(f"limits.{low[1]}", field=f"limits.{low[0]}")
-        if eff.memory_bytes < self.min_memory_bytes:
-            raise InvalidRequestError(
-                f"limits.memory_bytes={eff.memory_bytes} is too small: a session's worker already maps "
-                f"{self.zygote.mapped_bytes} bytes of runtime; ask for at least {self.min_memory_bytes}",
-                field="limits.memory_bytes")
-        allowed = list(self.config.allowed_imports)
-        for name in extra_imports:
-            if not name or not all(p.isidentifier() for p in name.removesuffix(".*").split(".")):
-                raise InvalidRequestError(f"extra_imports entry {_bounded(name)!r} is not a module name or 'pkg.*' pattern")
-            if not import_within(name, self.config.allowed_imports + self.config.import_ceiling):
-                raise InvalidRequestError(
-                    f"import {_bounded(name)!r} is outside the server's ceiling "
-                    f"({', '.join(self.config.import_ceiling) or 'none'}); an operator can widen it with --import-ceiling",
-                    field="extra_imports")
-            allowed.append(name)
-        seen = set()
-        for tool in tools:
-            name = tool["name"]
-            if not name.isidentifier() or name.startswith("_") or name in ("final_answer", "ToolError"):
-                raise InvalidRequestError(f"tool name {_bounded(name)!r} must be a public Python identifier, not a reserved name")
-            if name in seen:
-                raise InvalidRequestError(f"tool {_bounded(name)!r} is declared twice")
-            seen.add(name)
-        if file_access and not self.config.file_access:
-            file_access = False  # the operator turned file access off for everyone
-        return SessionSpec(eff, tuple(dict.fromkeys(allowed)), tuple(tools), file_access)
+        return validate_spec(self.config, self.min_memory_bytes, self.zygote.mapped_bytes,
+                             limits, extra_imports, tools, file_access)
 
     def _start_worker(self, rec: SessionRecord, restore: bool) -> dict:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -286,7 +236,7 @@ class SessionManager:
         """The open session `session_id`; another tenant's is NOT_FOUND, exactly like one that never was."""
         rec = self._sessions.get(session_id)
         if rec is None or rec.closed or (tenant is not None and rec.tenant.name != tenant.name):
-            shown = _bounded(session_id)  # a caller's string: echoed as a bounded prefix only
+            shown = bounded(session_id)  # a caller's string: echoed as a bounded prefix only
             raise SessionNotFoundError(f"no session {shown!r}: it was closed, expired, or never existed; "
                                        "create a new session", session_id=shown)
         return rec
@@ -610,12 +560,7 @@ def _closed_error(rec: SessionRecord) -> SessionClosedError:
     return SessionClosedError(
         "the session was closed while this execute ran (CloseSession from a client, or its idle TTL or "
         "max lifetime); the execute was stopped and the session is gone; create a new session",
-        session_id=_bounded(rec.session_id))
-
-
-def _bounded(text: str, limit: int = 64) -> str:
-    """A prefix of a caller's string, for messages and metadata (a status must stay small)."""
-    return text if len(text) <= limit else text[:limit] + f"…({len(text)} chars)"
+        session_id=bounded(rec.session_id))
 
 
 _PEEK_NOW = int(socket.MSG_PEEK | socket.MSG_DONTWAIT)  # an int: OR-ing the enum flags runs Python each time
