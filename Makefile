@@ -44,6 +44,7 @@ run-local: setup
 
 test: setup proto-check tools
 	$(PY) -m pytest -q -p no:cacheprovider tests
+	$(MAKE) -s test-runsc
 	$(MAKE) --no-print-directory test-rust
 
 test-fast: setup tools

@@ -10,7 +10,7 @@ COMPOSE := cd docker && SANDCELL_IMAGE=$(IMAGE) SANDCELL_PUBLISH_PORT=$(SANDCELL
 # One stamp per base (its Python and glibc decide the wheels); wheelhouse.sh clears the others.
 WHEELS_STAMP := docker/.wheels/.complete-$(subst :,-,$(BASE_IMAGE))
 
-.PHONY: base-image wheels image run stop
+.PHONY: base-image wheels image run stop test-runsc
 
 # The base image: pulled where a registry answers, else debootstrap + docker import (cached in docker/.base).
 base-image:
@@ -46,3 +46,11 @@ stop:
 # The container tests (tests/docker, and the API suite's docker target) use the image.
 test: image
 bench: image
+
+# The container suite once more with the executor under gVisor (README "gVisor"); the runtime
+# is registered by docker/register-runsc.sh (.ci/run runs it).
+RUNSC_SUITE := tests/docker/test_container.py tests/test_api.py tests/test_limits.py tests/test_isolation.py
+test-runsc: image setup
+	@docker info --format '{{json .Runtimes}}' | grep -q '"runsc"' || \
+	  { echo "runsc is not a Docker runtime here: run docker/register-runsc.sh (as root; .ci/run does)"; exit 1; }
+	SANDCELL_DOCKER_RUNTIME=runsc SANDCELL_TEST_TARGETS=docker $(PY) -m pytest -q -p no:cacheprovider $(RUNSC_SUITE)

@@ -20,6 +20,7 @@ class Metrics:
     tenant_sessions_open: Gauge
     refusals: Counter
     auth_failures: Counter
+    sandbox_layer: Gauge
 
     @classmethod
     def create(cls) -> "Metrics":
@@ -41,6 +42,8 @@ class Metrics:
             refusals=Counter("sandcell_refusals", "Calls refused RESOURCE_EXHAUSTED by a quota or a full server, "
                              "by tenant and ErrorInfo reason", ["tenant", "reason"], registry=reg),
             auth_failures=Counter("sandcell_auth_failures", "Calls refused UNAUTHENTICATED", registry=reg),
+            sandbox_layer=Gauge("sandcell_sandbox_layer_enforced", "1 when a jail layer was seen to hold at start "
+                                "(seccomp, landlock, subreaper; gvisor: running under gVisor)", ["layer"], registry=reg),
         )
 
     def serve(self, port: int, host: str = "0.0.0.0") -> None:

@@ -17,6 +17,7 @@ from sandcell.executor.v1 import executor_pb2_grpc as pb_grpc
 from executor.cancel import Cancellation
 from executor.config import ServerConfig
 from executor.errors import AuthenticationError, ExecutorError, InvalidRequestError, to_status
+from executor.layers import Layers, probe_layers, report_layers
 from executor.metrics import Metrics
 from executor.rpc_guard import GuardInterceptor
 from executor.sessions import SessionManager, SessionRecord
@@ -205,6 +206,7 @@ class RunningServer:
     health: health.HealthServicer
     metrics: Metrics
     auth: Authenticator | None = None  # reload() re-reads the credentials file (SIGHUP)
+    layers: Layers | None = None  # which jail layers held at start (executor/layers.py)
 
     def stop(self, grace_s: float = 10.0) -> None:
         """Graceful: report NOT_SERVING, let running executes finish, then stop workers."""
@@ -221,6 +223,8 @@ class RunningServer:
 
 def build_server(config: ServerConfig) -> RunningServer:
     metrics = Metrics.create()
+    layers = probe_layers()  # forks: before the zygote and gRPC start threads
+    report_layers(layers, metrics)  # refuses to go on without the seccomp layer
     # The zygote starts before gRPC creates any thread, and workers fork from it, not from us.
     if config.tls_client_ca and not config.tls_cert:
         raise ValueError("--tls-client-ca needs --tls-cert and --tls-key: mTLS is TLS with client certificates")
@@ -261,7 +265,7 @@ def build_server(config: ServerConfig) -> RunningServer:
     threading.Thread(target=_track_sessions, args=(sessions, metrics), daemon=True).start()
     if config.metrics_port:
         metrics.serve(config.metrics_port, config.host)
-    return RunningServer(server, port, sessions, health_servicer, metrics, auth)
+    return RunningServer(server, port, sessions, health_servicer, metrics, auth, layers)
 
 
 def _warn_if_open(config: ServerConfig) -> None:

@@ -193,7 +193,10 @@ def main(argv: list[str] | None = None) -> None:
     # can ignore), every worker dies with the zygote, and anything a worker leaves behind is
     # reparented to the zygote, not to init.
     die_with_parent(int(os.environ.get("SANDCELL_SERVER_PID", "0")) or os.getppid())
-    prctl(_PR_SET_CHILD_SUBREAPER, 1)
+    try:
+        prctl(_PR_SET_CHILD_SUBREAPER, 1)
+    except OSError:
+        pass  # gVisor before 2023 lacks it: orphans go to the container's init (executor/layers.py reports it)
     _preload(json.loads(argv[1]), json.loads(argv[2]) if len(argv) > 2 else None)
     freeze_heap()  # forks then share the heap instead of copying it (executor/heap.py)
     wake_r, wake_w = os.pipe()

@@ -29,6 +29,8 @@ IMAGE = os.environ.get("SANDCELL_IMAGE", "sandcell-executor:latest")
 # The file users run, alone: server settings reach it from the environment as they would for an operator.
 COMPOSE_FILES = [str(ROOT / "docker" / "compose.yaml")]
 HARDENING_CEILING = "os,socket,threading,ctypes"
+# The executor container's OCI runtime: runc, or runsc (gVisor); `make test` runs this suite under both.
+RUNTIME = os.environ.get("SANDCELL_DOCKER_RUNTIME", "runc")
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,8 @@ def compose_stack(name: str, import_ceiling: str, max_sessions: int = 100, token
     `extra_files`: more overrides, named relative to tests/docker/."""
     port = _free_port()
     env = {"SANDCELL_IMAGE": IMAGE, "SANDCELL_PUBLISH_PORT": str(port), "SANDCELL_LOG_LEVEL": "WARNING",
-           "SANDCELL_IMPORT_CEILING": import_ceiling, "SANDCELL_MAX_SESSIONS": str(max_sessions)}
+           "SANDCELL_IMPORT_CEILING": import_ceiling, "SANDCELL_MAX_SESSIONS": str(max_sessions),
+           "SANDCELL_DOCKER_RUNTIME": RUNTIME}
     files = COMPOSE_FILES
     if tokens_file:
         env["SANDCELL_CREDENTIALS"] = tokens_file
@@ -76,7 +79,7 @@ def compose_stack(name: str, import_ceiling: str, max_sessions: int = 100, token
     # profile relative to the working directory.
     command = (f"cd {shlex.quote(str(ROOT / 'docker'))} && env "
                + " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items()) + " " + shlex.join(compose_command()))
-    project = f"sandcelltest{os.getpid()}{name}"
+    project = f"sandcelltest{os.getpid()}{name}{RUNTIME}"
     files = [*files, *(str(Path(__file__).with_name(f)) for f in extra_files)]
     with get_docker_services(command, files, project, ["up -d"], ["down -v --remove-orphans"]) as services:
         stack = Stack(project)

@@ -19,10 +19,14 @@ import time
 import pytest
 
 from sandcell.client import ExecutorClient
+from tests.docker.stack import RUNTIME
 
 pytestmark = pytest.mark.docker
 USER = 10001
 EXTRA = ["os", "socket", "threading", "ctypes"]
+# Under gVisor (runsc) the kernel the container sees is gVisor's: some of what is checked
+# here is observed differently there (README "gVisor" says what holds and what does not).
+GVISOR = RUNTIME == "runsc"
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +78,19 @@ def exec_python(stack, code: str, service: str = "executor", timeout_s: float = 
 
 
 def cgroup_file(stack, v1: str, v2: str) -> str:
-    """A file of the container's own cgroup, read from inside (cgroup v1 or v2 layout)."""
+    """A file of the container's own cgroup, read from inside (cgroup v1 or v2 layout); under
+    gVisor, whose /sys shows no cgroup files, from the host (the sandbox runs in that cgroup)."""
+    if GVISOR:
+        cid = stack.container("executor")
+        full = stack.inspect("executor")["Id"]
+        for path in (f"/sys/fs/cgroup/{v1.split('/')[0]}/docker/{full}/{v1.split('/', 1)[1]}",
+                     f"/sys/fs/cgroup/docker/{full}/{v2}", f"/sys/fs/cgroup/system.slice/docker-{full}.scope/{v2}"):
+            try:
+                with open(path) as f:
+                    return f.read()
+            except OSError:
+                continue
+        raise AssertionError(f"no cgroup file {v1}/{v2} of container {cid} on the host")
     out = stack.exec("executor", "sh", "-c", f"cat /sys/fs/cgroup/{v1} 2>/dev/null || cat /sys/fs/cgroup/{v2}")
     assert out.returncode == 0, out.stderr
     return out.stdout
@@ -95,7 +111,7 @@ for pid in filter(str.isdigit, os.listdir('/proc')):
     except OSError:
         continue  # exited meanwhile
     procs.append({k: fields[k].split() for k in ('Name', 'Uid', 'Gid', 'CapInh', 'CapPrm', 'CapEff',
-                                                 'CapBnd', 'CapAmb', 'NoNewPrivs', 'Seccomp')})
+                                                 'CapBnd', 'CapAmb', 'NoNewPrivs', 'Seccomp') if k in fields})
 print(json.dumps(procs))
 """
 
@@ -129,15 +145,21 @@ def test_root_filesystem_read_only(probe, stack):
             "except OSError as e:\n    err = e.errno\n"
             "wd = os.statvfs('.')\nro, err, bool(wd.f_flag & os.ST_RDONLY), wd.f_blocks * wd.f_frsize")
     ro, err, wd_ro, wd_size = value(probe, code)
-    assert ro and err == errno.EROFS  # the mount refuses, not just Landlock (EACCES)
+    # the mount refuses, not just Landlock (EACCES); gVisor's statvfs does not set ST_RDONLY
+    # (gVisor checks permission before the mount's flags: EACCES; the mount table below says ro)
+    assert (ro and err == errno.EROFS) or (GVISOR and err == errno.EACCES)
     assert not wd_ro and wd_size <= 1 << 30  # the work dir is the size-capped tmpfs
     out = stack.exec("executor", "sh", "-c", "echo x > /usr/sandcell-probe")
-    assert out.returncode != 0 and "Read-only file system" in out.stderr
+    assert out.returncode != 0 and ("Read-only file system" in out.stderr or GVISOR and "Permission denied" in out.stderr)
     mounts = {line.split()[1]: line.split() for line in stack.exec("executor", "cat", "/proc/mounts").stdout.splitlines()}
     assert "ro" in mounts["/"][3].split(",")
     for path, size in (("/sessions", "size=1048576k"), ("/tmp", "size=262144k")):
         fstype, opts = mounts[path][2], mounts[path][3].split(",")
-        assert fstype == "tmpfs" and size in opts and {"noexec", "nosuid", "nodev", "uid=10001"} <= set(opts), mounts[path]
+        if GVISOR:  # gVisor's table spells the size as given and omits nosuid/nodev (it keeps noexec)
+            size, want = {"size=1048576k": "size=1g", "size=262144k": "size=256m"}[size], {"noexec", "uid=10001"}
+        else:
+            want = {"noexec", "nosuid", "nodev", "uid=10001"}
+        assert fstype == "tmpfs" and size in opts and want <= set(opts), mounts[path]
     assert stack.inspect("executor")["HostConfig"]["ReadonlyRootfs"] is True
 
 
@@ -150,11 +172,14 @@ def test_no_capabilities(probe, stack):
             "rc, list(data), sorted(set(bounding))")
     rc, sets, bounding = value(probe, code)
     assert rc == 0 and sets == [0] * 6  # effective, permitted, inheritable: empty
-    assert bounding == [0]  # not even a setuid binary could gain one back
+    # not even a setuid binary could gain one back (gVisor: EINVAL for capabilities it lacks)
+    assert bounding == [0] or (GVISOR and bounding == [-1, 0])
     for p in json.loads(exec_python(stack, PROCESSES)):
         for key in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
-            assert int(p[key][0], 16) == 0, p
-        assert p["NoNewPrivs"] == ["1"] and p["Seccomp"] == ["2"], p
+            if key in p or not GVISOR:  # gVisor's status has no CapAmb line
+                assert int(p[key][0], 16) == 0, p
+        if not GVISOR:  # gVisor's status has neither line (test_sandbox_layers_reported probes seccomp)
+            assert p["NoNewPrivs"] == ["1"] and p["Seccomp"] == ["2"], p
     host = stack.inspect("executor")["HostConfig"]
     assert host["CapDrop"] == ["ALL"] and not host["CapAdd"]
     assert "no-new-privileges:true" in host["SecurityOpt"]
@@ -177,9 +202,31 @@ print(alg, rc, ctypes.get_errno())
 
 def test_seccomp_profile_is_ours(stack):
     alg, rc, ptrace_errno = map(int, exec_python(stack, OUR_SECCOMP).split())
-    assert alg == errno.EPERM and rc == -1 and ptrace_errno == errno.EPERM
+    if GVISOR:
+        # runsc applies the profile to gVisor's own kernel (the Sentry) on the host, not to the
+        # calls it serves (its --oci-seccomp emulation breaks thread creation with this profile
+        # in Debian's runsc). gVisor has no AF_ALG at all; the worker jail's own filter is
+        # checked to hold in test_sandbox_layers_reported.
+        assert alg == errno.EAFNOSUPPORT
+    else:
+        assert alg == errno.EPERM and rc == -1 and ptrace_errno == errno.EPERM
     assert any(opt.startswith("seccomp=") and '"defaultAction"' in opt
                for opt in stack.inspect("executor")["HostConfig"]["SecurityOpt"])
+
+
+LAYERS = "import json, dataclasses\nfrom executor.layers import probe_layers\nprint(json.dumps(dataclasses.asdict(probe_layers())))"
+
+
+def test_sandbox_layers_reported(stack):
+    """What the worker jail's kernel layers do under this runtime, probed inside the container
+    as the server probes them at start, and what the server said about it."""
+    layers = json.loads(exec_python(stack, LAYERS))
+    assert layers["seccomp"] is True  # the required layer holds under both runtimes
+    assert layers["gvisor"] is GVISOR
+    if GVISOR:
+        assert layers["landlock"] is False  # gVisor offers no Landlock
+    logs = stack.logs("executor", tail=500)
+    assert ('"layer": "landlock"' in logs) is (not layers["landlock"]), logs  # said so, at WARNING
 
 
 @pytest.fixture
@@ -292,6 +339,13 @@ print(len(children), err)
 
 @pytest.mark.usefixtures("service_intact")
 def test_pids_limit_holds_against_thread_and_fork_bombs(probe, stack):
+    if GVISOR:
+        # gVisor's threads are its own tasks, not host pids: the cgroup's pids limit does not
+        # count them. The session's own limits (address space, wall and CPU time) stop the bomb.
+        r = probe.execute(THREAD_BOMB)
+        assert r.status in ("timeout", "memory_limit", "cpu_limit") or r.value.python()[1] == "can't start new thread", r
+        assert value(probe, "40 + 2") == 42
+        return
     pids_max = int(cgroup_file(stack, "pids/pids.max", "pids.max"))
     assert pids_max == stack.inspect("executor")["HostConfig"]["PidsLimit"] == 512
     hits = cgroup_counter(stack, "pids/pids.events", "pids.events", "max")
@@ -308,10 +362,22 @@ def test_pids_limit_holds_against_thread_and_fork_bombs(probe, stack):
 BLOB_MIB = 380  # under a session's own 512 MiB address-space limit
 
 
-@pytest.mark.usefixtures("service_intact")
-def test_memory_bomb_contained(client, stack):
+@pytest.mark.xfail(GVISOR, strict=True, reason="under gVisor the host's OOM killer sees one process, the "
+                   "sandbox, and takes all of it: every session is lost and the container restarts")
+def test_memory_bomb_contained(client, stack, sentinel):
     """Sessions that together want more than the container's memory: the kernel's OOM killer
     takes workers (the biggest processes), the server lives, and the sessions come back."""
+    restarts = stack.inspect("executor")["RestartCount"]
+    try:
+        _memory_bomb(client, stack)
+        assert client.health() and stack.inspect("executor")["RestartCount"] == restarts, "the container restarted"
+        r = sentinel.execute("kept['n']")
+        assert r.ok and r.value.python() == 12345 and not r.restored, f"another session was disturbed: {r}"
+    finally:
+        stack.wait_healthy(timeout_s=120)  # whatever happened, the tests after this one get a stack
+
+
+def _memory_bomb(client, stack):
     limit = int(cgroup_file(stack, "memory/memory.limit_in_bytes", "memory.max"))
     assert limit == stack.inspect("executor")["HostConfig"]["Memory"] == 2 << 30
     ooms = cgroup_counter(stack, "memory/memory.oom_control", "memory.events", "oom_kill")
@@ -335,6 +401,16 @@ def test_memory_bomb_contained(client, stack):
             s.close()
 
 
+# The server: init's child (gVisor's /proc has no task/N/children, so found by its parent).
+KILL_SERVER = """
+import os, signal
+for pid in filter(str.isdigit, os.listdir('/proc')):
+    stat = open(f'/proc/{pid}/stat').read().rsplit(')', 1)[1].split()
+    if stat[1] == '1' and b'sandcell-executor' in open(f'/proc/{pid}/cmdline', 'rb').read():
+        os.kill(int(pid), signal.SIGKILL)
+"""
+
+
 def test_killed_container_restarts_and_serves(hardened_stack, stack):
     """The service's process is SIGKILLed (as a crash or the OOM killer would): the restart
     policy brings the container back and it serves again through the same port. (`docker
@@ -342,7 +418,7 @@ def test_killed_container_restarts_and_serves(hardened_stack, stack):
     before = stack.inspect("executor")
     # PID 1 is Docker's init; its child is the server. The shell's kill: the image has no procps.
     # 137: the shell itself was SIGKILLed because the container went down under it first.
-    assert stack.exec("executor", "sh", "-c", "kill -KILL $(cat /proc/1/task/1/children)").returncode in (0, 137)
+    assert stack.exec("executor", "python", "-c", KILL_SERVER).returncode in (0, 137)
     deadline = time.monotonic() + 60
     while stack.inspect("executor")["RestartCount"] == before["RestartCount"]:
         assert time.monotonic() < deadline, "the container was not restarted"
