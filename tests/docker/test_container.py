@@ -13,6 +13,7 @@ import errno
 import json
 import platform
 import socket
+import subprocess
 import threading
 import time
 
@@ -418,7 +419,10 @@ def test_killed_container_restarts_and_serves(hardened_stack, stack):
     before = stack.inspect("executor")
     # PID 1 is Docker's init; its child is the server. The shell's kill: the image has no procps.
     # 137: the shell itself was SIGKILLed because the container went down under it first.
-    assert stack.exec("executor", "python", "-c", KILL_SERVER).returncode in (0, 137)
+    try:
+        assert stack.exec("executor", "python", "-c", KILL_SERVER, timeout_s=20).returncode in (0, 137)
+    except subprocess.TimeoutExpired:
+        assert GVISOR  # runsc may leave the exec hanging when its sandbox goes down under it
     deadline = time.monotonic() + 60
     while stack.inspect("executor")["RestartCount"] == before["RestartCount"]:
         assert time.monotonic() < deadline, "the container was not restarted"
