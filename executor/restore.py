@@ -2,10 +2,16 @@
 result of the execute behind a restore says about it (a message a model can act on)."""
 from __future__ import annotations
 
+from executor.errors import WorkerStartError
 from executor.untrusted import short_text
 from executor.worker_handle import WorkerHandle
 
-__all__ = ["own_ready", "restore_text"]
+__all__ = ["own_ready", "restore_text", "CheckpointRejected"]
+
+
+class CheckpointRejected(WorkerStartError):
+    """A restoring worker the zygote did start died, stalled or forged its ready before it was
+    ready: its checkpoint is to blame (if the zygote stayed the same), not the service."""
 
 
 def restore_text(note: dict) -> str:

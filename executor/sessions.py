@@ -32,7 +32,7 @@ from executor.policy.off import policy_off_permitted
 from executor.snapshot import checkpoint_fd, wipe_checkpoint
 from executor.tenants import DEFAULT_TENANT, Tenant, audit, server_quotas
 from executor.outcome import limit_message
-from executor.restore import own_ready, restore_text
+from executor.restore import CheckpointRejected, own_ready, restore_text
 from executor.spec import SessionSpec, bounded, import_within, validate_spec
 from executor.worker_handle import WorkerHandle
 from executor.supervisor import ZygoteSupervisor
@@ -205,7 +205,8 @@ class SessionManager:
         ready = own_ready(ready, worker)
         if ready.get("op") != "ready":
             worker.kill()
-            raise WorkerStartError(f"the session worker failed to start: {ready.get('error', ready)}")
+            raise (CheckpointRejected if restore else WorkerStartError)(
+                f"the session worker failed to start: {ready.get('error', ready)}")
         return ready
 
     def _wait_ready(self, worker: WorkerHandle, timeout_s: float = _READY_TIMEOUT_S) -> dict:
@@ -522,11 +523,12 @@ class SessionManager:
         rec.restore_count += 1
         if self.metrics:
             self.metrics.restores.inc()
+        restarts = getattr(self.zygote, "restarts", 0)
         try:
             ready = self._start_worker(rec, restore=True)
-        except WorkerStartError as exc:
-            if not self.zygote.alive:
-                raise
+        except CheckpointRejected as exc:
+            if not self.zygote.alive or getattr(self.zygote, "restarts", 0) != restarts:
+                raise  # the zygote died meanwhile (its workers with it): not the checkpoint's doing
             wipe_checkpoint(rec.ckpt_fd)
             self._start_worker(rec, restore=False)
             ready = {"restored": False, "lost_names": [], "restore_error": str(exc)}
