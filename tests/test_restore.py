@@ -123,3 +123,18 @@ def test_a_worker_killed_right_after_create_is_replaced(own_server):
         r = s.execute("6 * 7")
         assert r.ok and r.value.python() == 42 and r.restored
         s.close()
+
+
+def test_a_session_using_class_patterns_restores_whole(own_server):
+    # A positional class pattern binds the compiler's hidden `_sc_mc` in the cell's globals:
+    # it is checkpointed with the rest and loses no name.
+    proc, c = own_server
+    with c.create_session() as s:
+        r = s.execute("class P:\n    __match_args__ = ('x',)\n    def __init__(self, x):\n        self.x = x\n"
+                      "def unbox(v):\n    match v:\n        case P(x):\n            return x\n"
+                      "match P(4):\n    case P(n):\n        seen = n\nseen")
+        assert r.ok and r.value.python() == 4, r
+        _kill_worker(proc, s)
+        r = s.execute("unbox(P(5)), seen, 'seen' in globals()")
+        assert r.ok and r.restored and not r.lost_names, r
+        assert r.value.python() == [5, 4, True]
