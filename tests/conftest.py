@@ -17,6 +17,11 @@ from tests.hostile import service_kept
 pytest_plugins = ["tests.docker.stack"]  # executor_image, hardened_stack
 # Which targets the executor's suite runs against; `make test-fast` picks local only.
 TARGETS = tuple(os.environ.get("SANDCELL_TEST_TARGETS", "local,docker").split(","))
+# An agent given no executor chooses "auto": the container whenever an image is built. The
+# suite pins the embedded executor for those (fast, Docker-free under `make test-fast`, and
+# never a stale image); the choice itself is tested where it is named
+# (tests/agent/test_agent_executor_choice.py, tests/docker/test_launcher.py).
+os.environ.setdefault("SANDCELL_EXECUTOR", "local")
 
 # Imports sessions may ask for in tests (the server's ceiling).
 TEST_CEILING = "dataclasses,json,functools,operator,asyncio,string,typing,textwrap,decimal,fractions"
