@@ -136,6 +136,15 @@ class Tool:
         from agent.hub import tool_from_hub
         return tool_from_hub(repo_id, token=token, trust_remote_code=trust_remote_code, **kwargs)
 
+    @classmethod
+    def from_space(cls, space_id: str, name: str, description: str, api_name: str | None = None,
+                   token: str | None = None) -> "Tool":
+        """Not offered: a Space tool calls a remote Gradio app through gradio_client, which
+        sandcell does not depend on."""
+        raise TypeError("Tool.from_space is not supported by sandcell: write a small Tool whose forward() calls "
+                        "the Space with gradio_client.Client(space_id).predict(...), or load the Space's tool "
+                        "code with Tool.from_hub(..., trust_remote_code=True)")
+
     @staticmethod
     def from_langchain(langchain_tool: Any) -> "Tool":
         """A LangChain tool (langchain-core's BaseTool) as one of ours."""

@@ -38,8 +38,7 @@ class TransformersModel(Model):
         # Tiny test models often ship without a chat template.
         return "".join(f"{m['role']}: {m['content']}\n" for m in messages) + "assistant: "
 
-    def _generate(self, messages, stop, tools, params) -> ChatMessage:
-        import torch
+    def _inputs(self, messages, stop, params) -> tuple[Any, dict[str, Any], int]:
         from transformers import StoppingCriteria, StoppingCriteriaList
 
         tok = self.tokenizer
@@ -57,8 +56,41 @@ class TransformersModel(Model):
             gen_kwargs["stopping_criteria"] = StoppingCriteriaList([_StopOnStrings()])
         if tok.pad_token_id is None:
             gen_kwargs["pad_token_id"] = tok.eos_token_id
+        return inputs, gen_kwargs, int(n_in)
+
+    def _generate(self, messages, stop, tools, params) -> ChatMessage:
+        import torch
+
+        inputs, gen_kwargs, n_in = self._inputs(messages, stop, params)
         with torch.no_grad():
             out = self.model.generate(**inputs, **gen_kwargs)
         new = out[0][n_in:]
-        text = tok.decode(new, skip_special_tokens=True)
-        return ChatMessage("assistant", text, (), TokenUsage(int(n_in), int(new.shape[0])), out)
+        text = self.tokenizer.decode(new, skip_special_tokens=True)
+        return ChatMessage("assistant", text, (), TokenUsage(n_in, int(new.shape[0])), out)
+
+    def _generate_stream(self, messages, stop, tools, params):
+        """Tokens as generate() produces them (transformers' TextIteratorStreamer; generation
+        runs in a thread and hands decoded text over as it goes)."""
+        import threading
+
+        import torch
+        from transformers import TextIteratorStreamer
+
+        from agent.models.streaming import ChatMessageStreamDelta
+
+        inputs, gen_kwargs, n_in = self._inputs(messages, stop, params)
+        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
+        counted: list[int] = []
+
+        def run() -> None:
+            with torch.no_grad():
+                out = self.model.generate(**inputs, **gen_kwargs, streamer=streamer)
+            counted.append(int(out[0].shape[0]) - n_in)
+
+        worker = threading.Thread(target=run, name="transformers-generate", daemon=True)
+        worker.start()
+        for piece in streamer:
+            if piece:
+                yield ChatMessageStreamDelta(piece)
+        worker.join()
+        yield ChatMessageStreamDelta(token_usage=TokenUsage(n_in, counted[0] if counted else 0))

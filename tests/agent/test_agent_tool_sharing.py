@@ -185,3 +185,8 @@ def test_langchain_tool():
     t = Tool.from_langchain(add_numbers)
     assert t.name == "add_numbers" and t.inputs["a"]["type"] == "integer"
     assert t(a=2, b=3) == "5"
+
+
+def test_from_space_says_what_to_do_instead():
+    with pytest.raises(TypeError, match="gradio_client"):
+        Tool.from_space("black-forest-labs/FLUX.1-schnell", name="image_generator", description="Generates images")

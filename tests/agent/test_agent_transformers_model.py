@@ -34,3 +34,14 @@ def test_generates_text_with_token_usage(tiny_model_dir):
     assert isinstance(msg.content, str)
     assert msg.token_usage.input_tokens > 0 and 0 < msg.token_usage.output_tokens <= 5
     assert not model.supports_native_tools
+
+
+def test_generate_stream_yields_tokens_and_usage(tiny_model_dir):
+    from agent import TransformersModel, agglomerate_stream_deltas
+
+    model = TransformersModel(tiny_model_dir, max_new_tokens=5, do_sample=False)
+    deltas = list(model.generate_stream([{"role": "user", "content": "hello world"}]))
+    msg = agglomerate_stream_deltas(deltas)
+    whole = model.generate([{"role": "user", "content": "hello world"}])
+    assert (msg.content or "") == (whole.content or "")
+    assert msg.token_usage == whole.token_usage
