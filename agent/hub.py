@@ -55,6 +55,28 @@ def _tool_code(t: Tool) -> str:
     return _HEADER + source
 
 
+def _free_names(code: str) -> set[str]:
+    """Names the code reads but never defines, imports or gets from builtins: what it would
+    miss once it is loaded on its own, away from the module it was written in."""
+    import builtins
+
+    tree = ast.parse(code)
+    defined = set(dir(builtins))
+    read: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (read if isinstance(node.ctx, ast.Load) else defined).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            defined.add(node.name)
+        elif isinstance(node, ast.arg):
+            defined.add(node.arg)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            defined |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            defined.add(node.name)
+    return read - defined
+
+
 def _requirements(code: str) -> list[str]:
     found = {"sandcell"}
     for node in ast.walk(ast.parse(code)):
@@ -68,6 +90,10 @@ def _requirements(code: str) -> list[str]:
 def tool_to_dict(t: Tool) -> dict[str, Any]:
     """{"name", "code", "requirements"}, as smolagents writes it."""
     code = _tool_code(t)
+    missing = _free_names(code)
+    if missing:
+        raise ToolLoadError(f"tool {t.name!r} is not self-contained: it uses {', '.join(sorted(missing))} from its "
+                            "module; import or define them inside the tool (e.g. in forward) so it can be shared")
     tool_from_code(code)  # what we hand out must load again: fail here, not at the receiver
     return {"name": t.name, "code": code, "requirements": _requirements(code)}
 

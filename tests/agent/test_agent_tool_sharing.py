@@ -190,3 +190,22 @@ def test_langchain_tool():
 def test_from_space_says_what_to_do_instead():
     with pytest.raises(TypeError, match="gradio_client"):
         Tool.from_space("black-forest-labs/FLUX.1-schnell", name="image_generator", description="Generates images")
+
+
+import json as module_level_json  # noqa: E402  (used below to make a tool that is not self-contained)
+
+
+@tool
+def leaky(x: int) -> str:
+    """Uses a module-level import.
+
+    Args:
+        x: a number
+    """
+    return module_level_json.dumps(x)
+
+
+def test_a_tool_that_is_not_self_contained_is_refused_when_shared():
+    assert leaky(3) == "3"  # fine where it was written
+    with pytest.raises(ToolLoadError, match="module_level_json"):
+        leaky.to_dict()
