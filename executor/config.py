@@ -98,6 +98,10 @@ class ServerConfig:
     log_level: str = _opt("INFO", "Log level")
     log_json: bool = _opt(True, "Structured (JSON) logs on stderr")
     test_policy_off: bool = _opt(False, "TESTS ONLY: every session runs without the language policy (the jail unchanged), to test the layers behind it. Refused unless SANDCELL_UNSAFE_TEST_MODE=policy-off is set and /etc/sandcell/production (in the image) is absent")
+    replica_id: str = _opt("", "This replica's name (a pod's name); ids of the sessions it creates start with it, so any replica can route a call to the owner (executor/routing.py). Empty: one replica, no routing")
+    peers: tuple[str, ...] = _opt((), "The replicas, for routing and spreading creates (comma-separated host:port, or dns:NAME:PORT for every address NAME resolves to)")
+    peer_address_template: str = _opt("{replica}:50051", "Where the replica named {replica} is reached")
+    peer_token: str = _opt("", "Bearer token replicas authenticate to each other with; a forwarded call names the caller's tenant")
     limits: SessionLimits = field(default_factory=SessionLimits)
 
 

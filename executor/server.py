@@ -19,6 +19,7 @@ from executor.config import ServerConfig
 from executor.errors import AuthenticationError, ExecutorError, InvalidRequestError, to_status
 from executor.layers import Layers, probe_layers, report_layers
 from executor.metrics import Metrics
+from executor.routing import routing_for
 from executor.rpc_guard import GuardInterceptor
 from executor.sessions import SessionManager, SessionRecord
 from executor.tenants import Authenticator, Tenant, audit, authenticator_for, is_loopback
@@ -232,7 +233,8 @@ def build_server(config: ServerConfig) -> RunningServer:
         raise ValueError("--tls-cert and --tls-key go together")
     auth = authenticator_for(config)  # reads the credentials file first: a bad one fails the start
     sessions = SessionManager(config, metrics)
-    interceptors = [GuardInterceptor(SERVICE_NAME)]
+    routes, peer_handlers = routing_for(config, sessions, auth, SERVICE_NAME)  # many replicas, one address
+    interceptors = [GuardInterceptor(SERVICE_NAME), *routes]
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=config.threads, thread_name_prefix="rpc"),
         interceptors=interceptors,
@@ -240,6 +242,7 @@ def build_server(config: ServerConfig) -> RunningServer:
                  ("grpc.max_send_message_length", max(config.max_message_bytes, 64 << 20)),
                  ("grpc.so_reuseport", 0)])
     pb_grpc.add_ExecutorServiceServicer_to_server(ExecutorServicer(sessions, auth), server)
+    server.add_generic_rpc_handlers(peer_handlers)
     health_servicer = health.HealthServicer(experimental_non_blocking=True,
                                             experimental_thread_pool=futures.ThreadPoolExecutor(max_workers=1))
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

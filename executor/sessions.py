@@ -100,6 +100,7 @@ class SessionManager:
         self._root = owned_dir(config.workdir_root, SESSIONS_PREFIX)
         self._state_dir = owned_dir(None, STATE_PREFIX)  # never visible to workers
         self._is_root = os.geteuid() == 0
+        self._id_prefix = f"{config.replica_id}." if config.replica_id else ""
         if self._is_root:  # per-session uids may enter only their own dir
             for path in filter(None, (config.workdir_root, self._root)):
                 os.chmod(path, 0o711)
@@ -138,7 +139,7 @@ class SessionManager:
                 raise SessionsQuotaError(
                     f"tenant {tenant.name!r} holds its maximum of {tenant.quotas.max_sessions} sessions "
                     "(quota max_sessions); close one first", 1.0, limit=tenant.quotas.max_sessions)
-            sid = secrets.token_urlsafe(18)
+            sid = self._id_prefix + secrets.token_urlsafe(18)  # names its replica (executor/routing.py)
             uid = self._free_uids.pop() if self._is_root else None
             rec = SessionRecord(sid, spec, os.path.join(self._root, sid), -1, uid, tenant)
             self._sessions[sid] = rec

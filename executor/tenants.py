@@ -261,4 +261,4 @@ def server_quotas(config) -> TenantQuotas:
 
 def authenticator_for(config) -> Authenticator:
     return Authenticator(token=config.token, tokens_file=config.tokens_file, mtls=bool(config.tls_client_ca),
-                         defaults=server_quotas(config))
+                         defaults=server_quotas(config), peer_token=config.peer_token)
