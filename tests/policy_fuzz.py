@@ -27,7 +27,7 @@ CASES = Path(__file__).parent / "fuzz_cases"
 # Names the policy guards: its hooks, reserved names, refused and allowed dunders, frame
 # internals, methods routed through guards.
 POOL = ("_sc_final_check", "_sc_format_attr", "_sc_instance_dict", "_sc_slot_setter",
-        "_sc_match_classes", "_sc_class_namespace", "_sc_mc", "c0", "final_answer",
+        "_sc_match_classes", "_sc_mc", "c0", "final_answer",
         "__builtins__", "__import__", "__globals__", "__class__", "__dict__", "__subclasses__",
         "__match_args__", "__prepare__", "__setattr__", "__getattribute__", "__init__",
         "__code__", "__closure__", "gi_frame", "f_globals", "format", "format_map", "x", "y",

@@ -592,8 +592,7 @@ def test_loops_compile_without_per_operation_guards(policy):
             if isinstance(const, types.CodeType):
                 out |= names(const)
         return out
-    # (the class body's namespace check runs once per class statement, not per operation)
-    assert not [n for n in names(cell.body) if n.startswith("_sc_") and n != "_sc_class_namespace"]
+    assert not [n for n in names(cell.body) if n.startswith("_sc_")]
 
 
 def test_the_strptime_helper_is_only_there_for_the_modules_that_need_it(workdir):

@@ -58,13 +58,20 @@ PATTERN_READS = {
         _ANY + _FUNC + "class N(str):\n    pass\nclass Any(metaclass=Meta):\n"
         "    __match_args__ = (N('__globals__'),)\nmatch victim:\n    case Any(g):\n        leaked = g",
         "__match_args__"),
-    "pinned classes shadowed by a custom namespace": (
+    "pinned classes shadowed through a kept __prepare__ namespace": (
         _ANY + _FUNC + "class Evil(metaclass=Meta):\n    __match_args__ = ('__globals__',)\n"
-        "class NSDict(dict):\n    def __getitem__(self, key):\n        return {'c0': Evil}\n"
-        "class Prep(type):\n    @classmethod\n    def __prepare__(mcs, name, bases):\n        return NSDict()\n"
+        "class Fake:\n    c0 = Evil\nstash = []\n"
+        "class Prep(type):\n    @classmethod\n    def __prepare__(mcs, name, bases):\n"
+        "        stash.append({})\n        return stash[-1]\n"
         "class Safe:\n    __match_args__ = ('real',)\n"
-        "class Body(metaclass=Prep):\n    match victim:\n        case Safe(g):\n            leaked = g",
-        "namespace"),
+        "class Body(metaclass=Prep):\n    stash[0]['_sc_match_classes'] = lambda *a: Fake()\n"
+        "    match victim:\n        case Safe(g):\n            leaked = g",
+        "class body"),
+    "__match_args__ behind a key that lies about its equality": (
+        _ANY + _FUNC + "class Key:\n    n = 0\n    def __hash__(self):\n        return hash('__match_args__')\n"
+        "    def __eq__(self, other):\n        Key.n += 1\n        return Key.n > 1\n"
+        "Evil = Meta('Evil', (), {Key(): ('__globals__',)})\n"
+        "match victim:\n    case Evil(g):\n        leaked = g", "not strings"),
 }
 
 
@@ -181,6 +188,18 @@ def test_hooks_cannot_be_shadowed(client, code):
         assert r.status == "error" and r.error.type == "PolicyViolation", r
         assert not r.is_final_answer and not r.restored
         assert s.execute("40 + 2").value.python() == 42
+
+
+def test_final_answer_ends_the_cell_inside_a_class_body_whose_namespace_is_kept(client):
+    # __prepare__ keeps the class namespace and the body writes a no-op final check into it.
+    code = ("stash = []\nclass Prep(type):\n    @classmethod\n    def __prepare__(mcs, name, bases):\n"
+            "        stash.append({})\n        return stash[-1]\n"
+            "class Body(metaclass=Prep):\n    stash[0]['_sc_final_check'] = lambda: None\n"
+            "    try:\n        final_answer(7)\n    except BaseException:\n        swallowed = True\n"
+            "'not reached'")
+    with client.create_session() as s:
+        r = s.execute(code)
+        assert r.is_final_answer and r.value.python() == 7, r
 
 
 def test_final_answer_still_ends_the_cell_after_attempts(client):

@@ -92,6 +92,8 @@ UNCHECKED = {
     "reserved parameter": ("g = lambda final_answer: 0", "final_answer"),
     "reserved global": ("def f():\n    global final_answer\n    final_answer = 1", "final_answer"),
     "unknown hidden name loaded": ("_sc_sandbox", "_sc_sandbox"),
+    "hook looked up in a class namespace": ("class C:\n    try:\n        pass\n    except Exception:\n"
+                                            "        _sc_final_check()", "class namespace"),
 }
 
 

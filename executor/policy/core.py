@@ -12,8 +12,8 @@ from executor.policy.files import NO_OTHER_FILE_WRITERS, FileWrites, confined_op
 from executor.policy.modules import Allowlist, ModuleGate
 from executor.policy.names import FORBIDDEN_CALLS, FORBIDDEN_NAMES
 from executor.policy.stdlib import SANDBOX_MARK, SANDBOX_TOKEN, harden_stdlib
-from executor.policy.transformer import (CLASS_NAMESPACE, FINAL_CHECK, FORMAT_GUARD, INSTANCE_DICT,
-                                         MATCH_CLASSES, SLOT_SETTER, CellTransformer)
+from executor.policy.transformer import (FINAL_CHECK, FORMAT_GUARD, INSTANCE_DICT, MATCH_CLASSES,
+                                         SLOT_SETTER, CellTransformer)
 
 __all__ = ["Policy", "PolicyConfig", "CompiledCell"]
 
@@ -58,7 +58,7 @@ class Policy:
             **{name: guards.unavailable(name) for name in FORBIDDEN_CALLS},
             **{FORMAT_GUARD: guards.format_attr, FINAL_CHECK: guards.final_check,
                INSTANCE_DICT: guards.instance_dict, SLOT_SETTER: guards.slot_setter,
-               MATCH_CLASSES: guards.match_classes, CLASS_NAMESPACE: guards.class_namespace},
+               MATCH_CLASSES: guards.match_classes},
             **{SANDBOX_MARK: SANDBOX_TOKEN},  # how the stdlib patches recognise sandboxed frames
         )
         self.builtins = base

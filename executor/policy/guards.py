@@ -4,8 +4,8 @@ else is checked once at compile time, so ordinary code runs at native speed."""
 from __future__ import annotations
 
 import _string
-import enum
 import sys
+import weakref
 import types
 from collections import UserString
 from types import ModuleType
@@ -17,7 +17,7 @@ from executor.policy.names import (FORBIDDEN_CALLS, FORBIDDEN_NAMES, GUARD_PREFI
 
 __all__ = ["guarded_getattr", "guarded_setattr", "guarded_delattr", "guarded_hasattr",
            "guarded_vars", "instance_dict", "format_attr", "check_template", "final_check",
-           "unavailable", "slot_setter", "match_classes", "class_namespace", "user_globals",
+           "unavailable", "slot_setter", "match_classes", "user_globals",
            "user_locals"]
 
 _FORMAT_METHODS = ("format", "format_map")
@@ -226,9 +226,28 @@ _TYPE_DICT = type.__dict__["__dict__"].__get__
 _TYPE_MRO = type.__dict__["__mro__"].__get__
 
 
+_STR_KEYED: "weakref.WeakSet[type]" = weakref.WeakSet()
+
+
+def _str_keyed(klass: type) -> bool:
+    """Whether a class dict holds only exact-str keys. A key object of another type may
+    compare equal to '__match_args__' once and not the next time (type() accepts such keys);
+    the answer never changes later, since attributes can only be added by name."""
+    if klass in _STR_KEYED:
+        return True
+    if all(type(k) is str for k in _TYPE_DICT(klass)):
+        _STR_KEYED.add(klass)
+        return True
+    return False
+
+
 def _check_match_class(cls) -> None:
     if not isinstance(cls, type):
         return  # the match statement itself raises "called match pattern must be a class"
+    for klass in (*_TYPE_MRO(cls), *_TYPE_MRO(type(cls))):
+        if not _str_keyed(klass):
+            raise TypeError(f"a class pattern cannot use {cls.__name__} in the sandbox: "
+                            f"{klass.__name__} has attribute names that are not strings")
     # Read without running any code of the class or its metaclass: only what is in the
     # dicts along the MRO, which user code can no longer change once the class exists
     # (dunder writes are refused, and dataclasses only add names checked like these).
@@ -260,21 +279,6 @@ def match_classes(*classes) -> types.SimpleNamespace:
     for cls in classes:
         _check_match_class(cls)
     return types.SimpleNamespace(**{f"c{i}": cls for i, cls in enumerate(classes)})
-
-
-# -- class bodies: hidden names are looked up in the class namespace first --
-_TRUSTED_NAMESPACES = frozenset({dict, *(getattr(enum, n) for n in ("_EnumDict", "EnumDict")
-                                        if hasattr(enum, n))})
-
-
-def class_namespace() -> None:
-    """First statement of every class body. A metaclass's __prepare__ may hand the body any
-    mapping, which would then answer the lookups of the guard names the compiler emits;
-    only the namespaces of `type` and of the stdlib's enum are accepted."""
-    namespace = sys._getframe(1).f_locals
-    if type(namespace) not in _TRUSTED_NAMESPACES:
-        raise TypeError("a metaclass __prepare__ returning a custom namespace is not supported "
-                        "in the sandbox; use a plain class body")
 
 
 # -- globals() and locals(): a snapshot of the user's own names --

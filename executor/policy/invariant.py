@@ -13,7 +13,9 @@ What it checks, per instruction:
   class pinned by guards.match_classes (`_sc_mc.cN`), so its __match_args__ were checked;
 - names: no `_sc_` name is loaded other than the hooks, none is bound other than the
   compiler's own pinned-classes name, and no reserved name (final_answer, tools) is bound,
-  by a store, a delete, or as a parameter.
+  by a store, a delete, or as a parameter; in a class body (or an annotation scope that
+  sees one) no `_sc_` name is looked up or bound at all: that namespace is the metaclass's
+  choice.
 """
 from __future__ import annotations
 
@@ -36,6 +38,10 @@ _NAME_STORES = {"STORE_NAME", "STORE_GLOBAL", "STORE_FAST", "STORE_DEREF", "DELE
                 "DELETE_GLOBAL", "DELETE_FAST", "DELETE_DEREF", "STORE_FAST_LOAD_FAST",
                 "STORE_FAST_STORE_FAST"}
 _PINNED_SLOT = re.compile(r"c\d+")
+# Lookups that consult a class namespace first (in nested code: class bodies and the
+# annotation scopes inside them; at the top level, the cell's own globals).
+_MAPPING_LOOKUPS = {"LOAD_NAME", "STORE_NAME", "DELETE_NAME", "LOAD_FROM_DICT_OR_GLOBALS",
+                    "LOAD_FROM_DICT_OR_DEREF", "LOAD_CLASSDEREF"}
 _LOADABLE = frozenset(HOOKS) | {MATCH_PINNED}
 
 
@@ -63,7 +69,7 @@ def _binding_problem(name: str, reserved: frozenset[str]) -> str | None:
     return None
 
 
-def _one(code: CodeType, reserved: frozenset[str]) -> list[str]:
+def _one(code: CodeType, reserved: frozenset[str], nested: bool) -> list[str]:
     out = []
     where = f"{code.co_name} (line {code.co_firstlineno})"
     nparams = code.co_argcount + code.co_kwonlyargcount + bool(code.co_flags & 0x04) + \
@@ -76,7 +82,9 @@ def _one(code: CodeType, reserved: frozenset[str]) -> list[str]:
     for i, ins in enumerate(instrs):
         op = ins.opname
         for name in _names(ins):
-            if op in _READS:
+            if nested and op in _MAPPING_LOOKUPS and name.startswith(GUARD_PREFIX):
+                out.append(f"{where}: {op} {name!r} in a class namespace")
+            elif op in _READS:
                 problem = match_attr_problem(name)
                 if problem:
                     out.append(f"{where}: {op} {name!r}: {problem}")
@@ -121,4 +129,4 @@ def violations(*codes: CodeType | None, reserved_names: tuple[str, ...] = ("fina
     """Every breach of the invariant in the given compiled code (a cell's body and expr)."""
     reserved = frozenset(reserved_names)
     return [problem for code in codes if code is not None
-            for nested in code_objects(code) for problem in _one(nested, reserved)]
+            for inner in code_objects(code) for problem in _one(inner, reserved, inner is not code)]

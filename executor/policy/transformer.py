@@ -7,9 +7,8 @@ collection and, above all, the rule that an AST node type without a reviewed vis
 rejected, so new syntax is never trusted by accident) and replace the guards with
 compile-time checks on names, plus a few rewrites where the check needs a run-time value:
 `x.format`/`x.format_map` go through a checked formatter, `x.__setattr__`/`__delattr__`
-through the write checks, class patterns through a check of `__match_args__`, every class
-body starts by vetting its namespace, and every except handler first re-raises a pending
-final_answer(). Which node classes are accepted, checked or refused: executor.policy.nodes.
+through the write checks, class patterns through a check of `__match_args__`, and every
+except handler first re-raises a pending final_answer(). Which node classes are accepted, checked or refused: executor.policy.nodes.
 """
 from __future__ import annotations
 
@@ -22,23 +21,22 @@ from executor.policy.names import (FORBIDDEN_NAMES, GUARD_PREFIX, READ_DUNDERS, 
 from executor.policy.nodes import CHECKED, PLAIN, REFUSED
 
 __all__ = ["CellTransformer", "FORMAT_GUARD", "FINAL_CHECK", "INSTANCE_DICT", "SLOT_SETTER",
-           "MATCH_CLASSES", "MATCH_PINNED", "CLASS_NAMESPACE", "HOOKS"]
+           "MATCH_CLASSES", "MATCH_PINNED", "HOOKS"]
 
 FORMAT_GUARD = GUARD_PREFIX + "format_attr"
 INSTANCE_DICT = GUARD_PREFIX + "instance_dict"
 FINAL_CHECK = GUARD_PREFIX + "final_check"
 SLOT_SETTER = GUARD_PREFIX + "slot_setter"
 MATCH_CLASSES = GUARD_PREFIX + "match_classes"
-CLASS_NAMESPACE = GUARD_PREFIX + "class_namespace"
 # The one name the compiler binds in user scopes: a case's checked classes (guards.match_classes).
 MATCH_PINNED = GUARD_PREFIX + "mc"
 # Every hook the compiler calls; the policy puts them in the builtins.
-HOOKS = (FORMAT_GUARD, INSTANCE_DICT, FINAL_CHECK, SLOT_SETTER, MATCH_CLASSES, CLASS_NAMESPACE)
+HOOKS = (FORMAT_GUARD, INSTANCE_DICT, FINAL_CHECK, SLOT_SETTER, MATCH_CLASSES)
 _FORMAT_METHODS = ("format", "format_map")
 
 
-def _call(hook: str, *args: ast.expr) -> ast.Call:
-    return ast.Call(func=ast.Name(hook, ast.Load()), args=list(args), keywords=[])
+_NO_ARGS = ast.arguments(posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[],
+                         kwarg=None, defaults=[])
 
 
 class CellTransformer(RestrictingNodeTransformer):
@@ -120,6 +118,16 @@ class CellTransformer(RestrictingNodeTransformer):
                 self.error(node, problem)
         return self.node_contents_visit(node)
 
+    def _call(self, hook: str, *args: ast.expr) -> ast.Call:
+        """A call of a hook. In a class body, names are looked up in the class namespace
+        first: a metaclass's __prepare__ chooses that mapping and may keep a reference to
+        write into it, so there the hook is fetched by a lambda, `(lambda: hook)()(...)`,
+        whose lookup skips the class namespace (globals, then the sandbox builtins)."""
+        func = ast.Name(hook, ast.Load())
+        if self._class_body:
+            func = ast.Call(ast.Lambda(_NO_ARGS, func), [], [])
+        return ast.Call(func=func, args=list(args), keywords=[])
+
     def _visit_def(self, node):
         in_class = self._class_body
         if not (in_class and is_dunder(node.name) and not isinstance(node, ast.ClassDef)):
@@ -129,16 +137,6 @@ class CellTransformer(RestrictingNodeTransformer):
             node = self.node_contents_visit(node)
         finally:
             self._class_body = in_class
-        if isinstance(node, ast.ClassDef):
-            # `(lambda: hook)()()`: the lambda finds the hook in the globals or builtins, never
-            # in the class namespace it is about to vet.
-            check = ast.Expr(ast.Call(ast.Call(ast.Lambda(_NO_ARGS, ast.Name(CLASS_NAMESPACE, ast.Load())),
-                                               [], []), [], []))
-            first = node.body[0]
-            copy_locations(check, first)
-            docstring = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) \
-                and isinstance(first.value.value, str)
-            node.body.insert(1 if docstring else 0, check)
         return node
 
     visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = _visit_def
@@ -179,9 +177,14 @@ class CellTransformer(RestrictingNodeTransformer):
         cases = []
         for case in node.cases:
             positional = [p for p in ast.walk(case.pattern) if isinstance(p, ast.MatchClass) and p.patterns]
-            if positional:
+            if positional and self._class_body:
+                # The pinned classes would live in the class namespace (see _call).
+                self.error(case.pattern, "class patterns with positional sub-patterns are not supported "
+                                         "directly in a class body; match inside a function or method, "
+                                         "or use keyword sub-patterns (C(x=a))")
+            elif positional:
                 pin = ast.NamedExpr(ast.Name(MATCH_PINNED, ast.Store()),
-                                    _call(MATCH_CLASSES, *(p.cls for p in positional)))
+                                    self._call(MATCH_CLASSES, *(p.cls for p in positional)))
                 guard = ast.Compare(pin, [ast.Is()], [ast.Constant(None)])
                 check = ast.match_case(ast.MatchAs(), guard, [ast.Pass()])
                 for i, p in enumerate(positional):
@@ -199,13 +202,13 @@ class CellTransformer(RestrictingNodeTransformer):
         if isinstance(node.ctx, ast.Load):
             problem = attr_problem(node.attr)
             if node.attr == "__dict__":  # instances only, checked at run time
-                return self._located(_call(INSTANCE_DICT, node.value), node)
+                return self._located(self._call(INSTANCE_DICT, node.value), node)
             if problem:
                 self.error(node, problem)
             elif node.attr in _FORMAT_METHODS:
-                return self._located(_call(FORMAT_GUARD, node.value, ast.Constant(node.attr)), node)
+                return self._located(self._call(FORMAT_GUARD, node.value, ast.Constant(node.attr)), node)
             elif node.attr in SLOT_SETTERS:
-                return self._located(_call(SLOT_SETTER, node.value, ast.Constant(node.attr)), node)
+                return self._located(self._call(SLOT_SETTER, node.value, ast.Constant(node.attr)), node)
         else:
             problem = attr_write_problem(node.attr)
             if problem:
@@ -221,14 +224,10 @@ class CellTransformer(RestrictingNodeTransformer):
     def visit_ExceptHandler(self, node: ast.ExceptHandler):
         self._check_binding(node, node.name)
         node = self.node_contents_visit(node)
-        check = ast.Expr(_call(FINAL_CHECK))
+        check = ast.Expr(self._call(FINAL_CHECK))
         copy_locations(check, node.body[0])
         node.body.insert(0, check)
         return node
-
-
-_NO_ARGS = ast.arguments(posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[],
-                         kwarg=None, defaults=[])
 
 
 def _plain(self, node):
