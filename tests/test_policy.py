@@ -282,6 +282,10 @@ WIDE_ESCAPES = {
     "attrgetter format": ("import operator\noperator.attrgetter('format')('{0.__class__}')(1)", "format"),
     "methodcaller dunder": ("import operator\noperator.methodcaller('__subclasses__')(object)",
                             "__subclasses__"),
+    "methodcaller slot setter": ("import operator\nclass A:\n    pass\n"
+                                 "operator.methodcaller('__setattr__', '__class__', int)(A())", "__setattr__"),
+    "attrgetter slot setter": ("import operator\nclass A:\n    pass\n"
+                               "operator.attrgetter('__setattr__')(A())('__class__', int)", "__setattr__"),
     "methodcaller format": ("import operator\noperator.methodcaller('format', 1)('{0.__class__}')",
                             "format"),
     "functools module via attribute": ("import functools\nfunctools.get_cache_token.__globals__", "__globals__"),

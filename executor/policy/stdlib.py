@@ -18,7 +18,8 @@ import keyword
 import sys
 
 from executor.policy.errors import PolicyViolation
-from executor.policy.names import GUARD_PREFIX, attr_problem, format_field_problem, plain_str
+from executor.policy.names import (GUARD_PREFIX, attr_problem, format_field_problem,
+                                   match_attr_problem, plain_str)
 
 __all__ = ["SANDBOX_MARK", "SANDBOX_TOKEN", "hardened_module_attrs", "harden_stdlib"]
 
@@ -26,7 +27,6 @@ __all__ = ["SANDBOX_MARK", "SANDBOX_TOKEN", "hardened_module_attrs", "harden_std
 # name the key (the guard prefix is reserved) nor reach the dict, so the mark can't be forged.
 SANDBOX_MARK = GUARD_PREFIX + "sandbox"
 SANDBOX_TOKEN = object()
-_FORMAT_METHODS = ("format", "format_map")
 
 
 def sandbox_globals():
@@ -43,10 +43,9 @@ def sandbox_globals():
 
 def _checked_attr(name) -> str:
     name = plain_str(name)
-    problem = attr_problem(name)
-    if problem or name in _FORMAT_METHODS:
-        raise AttributeError(problem or f"{name!r} cannot be looked up this way in the sandbox; "
-                                        "call the method directly")
+    if match_attr_problem(name):  # the obj.name rule, minus methods the compiler must guard
+        raise AttributeError(attr_problem(name) or f"{name!r} cannot be looked up this way in the "
+                                                   "sandbox; call the method directly")
     return name
 
 
