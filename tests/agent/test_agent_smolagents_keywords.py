@@ -237,3 +237,23 @@ def test_agent_logger_renders_to_a_given_console():
     out = console.file.getvalue()
     # one header: the streamed tokens already showed the thought, it is not printed twice
     assert out.count(" Step 1 ") == 1 and out.count("Thought: hel") == 1 and "[Step 1: 1.00s]" in out
+
+
+def test_custom_role_conversions_rename_roles_on_the_wire(llm):
+    llm.script(text("ok"))
+    model = OpenAIServerModel("m", llm.base_url, "k", custom_role_conversions={"system": "user"})
+    model.generate([ChatMessage("system", "be brief"), ChatMessage("assistant", "hi")])
+    assert [m["role"] for m in llm.requests[0]["messages"]] == ["user", "assistant"]
+
+
+def test_provide_run_summary_reports_how_a_managed_agent_worked(llm):
+    llm.script(calls(("helper", {"task": "find it"})),
+               calls(("final_answer", {"answer": "found"})),   # the helper's own run
+               calls(("final_answer", {"answer": "done"})))
+    helper = ToolCallingAgent([], openai_model(llm), name="helper", description="Finds things.",
+                              provide_run_summary=True, verbosity_level=-1)
+    boss = ToolCallingAgent([], openai_model(llm), managed_agents=[helper], verbosity_level=-1)
+    assert boss.run("find it via the helper") == "done"
+    report = boss.memory.action_steps()[0].observations
+    assert "Here is the final answer from your managed agent 'helper':\nfound" in report
+    assert "<summary_of_work>" in report and "find it" in report
