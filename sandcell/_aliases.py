@@ -32,6 +32,16 @@ class _AliasLoader(importlib.abc.Loader):
     def exec_module(self, module) -> None:
         pass  # already executed under its short name
 
+    # runpy's needs, so that `python -m sandcell.agent` / `python -m sandcell.executor` run the
+    # short packages' __main__ code
+    def get_code(self, fullname):
+        spec = importlib.util.find_spec(self.target)
+        return spec.loader.get_code(self.target) if spec and spec.loader else None
+
+    def is_package(self, fullname) -> bool:
+        spec = importlib.util.find_spec(self.target)
+        return bool(spec and spec.submodule_search_locations is not None)
+
 
 class _AliasFinder(importlib.abc.MetaPathFinder):
     def find_spec(self, fullname, path=None, target=None):

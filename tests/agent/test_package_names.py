@@ -58,3 +58,12 @@ def test_missing_submodule_is_an_import_error():
     r = subprocess.run([sys.executable, "-c", "import sandcell.agent.no_such_module"], cwd=ROOT,
                        capture_output=True, text=True)
     assert r.returncode == 1 and "ModuleNotFoundError" in r.stderr
+
+
+def test_python_dash_m_runs_under_the_long_names():
+    agent_help = subprocess.run([sys.executable, "-m", "sandcell.agent", "run", "--help"], cwd=ROOT,
+                                capture_output=True, text=True, timeout=60)
+    assert agent_help.returncode == 0 and agent_help.stdout.startswith("usage: agent run")
+    server_help = subprocess.run([sys.executable, "-m", "sandcell.executor", "--help"], cwd=ROOT,
+                                 capture_output=True, text=True, timeout=60)
+    assert server_help.returncode == 0 and "--import-ceiling" in server_help.stdout
