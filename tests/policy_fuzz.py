@@ -49,6 +49,12 @@ SEEDS = (
     "object.__setattr__(o, 'x', 1)",
     "'{0.x}'.format(o)",
     "class M(type):\n    def __instancecheck__(cls, o):\n        return True",
+    "class C:\n    try:\n        x.y\n    except Exception as e:\n        pass",
+    "class C:\n    match v:\n        case object(x=a):\n            pass",
+    "def f(v):\n    match v:\n        case [C(x), {'k': D(y)}]:\n            return x",
+    "object.__setattr__(C, 'x', getattr(o, 'y'))",
+    "setattr(o, 'x', 1)\ndelattr(o, 'x')\nhasattr(o, 'x')",
+    "'{0.x}'.format(o)\nf'{o.x!r:>{w}}'",
 )
 
 
@@ -63,6 +69,8 @@ def _renamable(node: ast.AST) -> list[tuple[ast.AST, str]]:
             out.append((n, "kwd_attrs"))
         if isinstance(n, (ast.Global, ast.Nonlocal)):
             out.append((n, "names"))
+        if isinstance(n, ast.Constant) and isinstance(n.value, str):
+            out.append((n, "value"))
     return out
 
 
@@ -74,6 +82,8 @@ def mutated_seeds(draw) -> str:
     for _ in range(draw(st.integers(1, 4))):
         node, field = draw(st.sampled_from(targets))
         new = draw(st.sampled_from(POOL))
+        if field == "value" and draw(st.booleans()):
+            new = "{0.%s}" % new  # a str.format field walk
         if field in ("kwd_attrs", "names"):
             setattr(node, field, [new] * len(getattr(node, field)))
         else:
