@@ -205,3 +205,21 @@ def test_a_tenants_session_quota_from_the_file_leaves_others_unaffected(tenant_s
         held.close()
         dave.create_session().close()  # the quota counts sessions held, not ever created
         other.close()
+
+
+def test_a_forwarding_replica_acts_as_the_tenant_it_names(tmp_path):
+    """Against a real server: a call with the peer token and x-sandcell-tenant sees that
+    tenant's sessions, and only those."""
+    import grpc
+    from executor.tenants import FORWARDED_TENANT
+    path = tmp_path / "tokens"
+    write_credentials(path)
+    peer = secrets.token_urlsafe(24)
+    with ExecutorProcess("--tokens-file", str(path), env={"SANDCELL_PEER_TOKEN": peer}) as proc, \
+            as_tenant(proc.address, "alice") as alice, as_tenant(proc.address, "bob") as bob:
+        mine, theirs = alice.create_session(), bob.create_session()
+        with grpc.insecure_channel(proc.address) as ch:
+            listed = pb_grpc.ExecutorServiceStub(ch).ListSessions(
+                pb.ListSessionsRequest(), metadata=(("authorization", f"Bearer {peer}"), (FORWARDED_TENANT, "alice")))
+        assert [s.session_id for s in listed.sessions] == [mine.id]
+        assert theirs.id not in [s.session_id for s in listed.sessions]

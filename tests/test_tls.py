@@ -96,3 +96,13 @@ def test_tls_settings_that_do_not_fit_together_stop_the_start(pki):
         ExecutorProcess("--tls-client-ca", pki["ca"].cert, timeout_s=30)
     with pytest.raises(RuntimeError, match="go together"):
         ExecutorProcess("--tls-cert", pki["server"].cert, timeout_s=30)
+
+
+def test_health_command_takes_tls_from_the_environment(pki, mtls_server, monkeypatch):
+    """A container's HEALTHCHECK line stays `sandcell-health --address ...`; TLS comes from
+    the variables the server's environment sets (monkeypatch: the command reads os.environ)."""
+    carol = pki["carol"]
+    monkeypatch.setenv("SANDCELL_TLS_CA", pki["ca"].cert)
+    monkeypatch.setenv("SANDCELL_CLIENT_CERT", carol.cert)
+    monkeypatch.setenv("SANDCELL_CLIENT_KEY", carol.key)
+    assert health_main(["--address", mtls_server.address]) == 0
