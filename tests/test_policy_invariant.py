@@ -5,7 +5,10 @@ And the checker itself: it must flag the very things the policy refuses, when th
 compiled without the policy."""
 from __future__ import annotations
 
+import ast
 import sys
+import warnings
+from pathlib import Path
 
 import pytest
 
@@ -113,3 +116,36 @@ def test_the_checker_accepts_pinned_class_patterns(policy):
 def test_the_checker_walks_type_parameter_scopes():
     found = violations(_raw("def f[T: int](x: T) -> T:\n    return x.__globals__"))
     assert any("__globals__" in v for v in found), found
+
+
+def _code_strings(root: Path):
+    """Every string constant in the repository's tests and benchmarks that parses as a
+    module of at least one statement: each suite's snippets, whatever their shape."""
+    for path in sorted(root.rglob("*.py")):
+        if ".venv" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.strip():
+                try:
+                    ast.parse(node.value)
+                except (SyntaxError, ValueError):
+                    continue
+                yield f"{path.relative_to(root.parent)}:{node.lineno}", node.value
+
+
+def test_every_code_string_in_tests_and_benchmarks_keeps_the_invariant(policy):
+    repo = Path(__file__).resolve().parent.parent
+    broken, compiled = {}, 0
+    for root in (repo / "tests", repo / "bench"):
+        for where, code in _code_strings(root):
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", SyntaxWarning)
+                    cell = policy.compile(code)
+            except (PolicyViolation, SyntaxError, ValueError, RecursionError):
+                continue
+            compiled += 1
+            found = violations(cell.body, cell.expr)
+            if found:
+                broken[where] = found
+    assert compiled > 1000 and not broken, (compiled, broken)
