@@ -11,6 +11,7 @@ from pathlib import Path
 from bench.burst import measure_burst
 from bench.floor import measure_floor
 from bench.measure import cpu_ratios, create_latency, first_execute_latency, idle_memory, latency
+from bench.routing import measure_routing
 from bench.rust import measure_rust
 from sandcell.client import ExecutorClient
 from sandcell.local import ExecutorProcess
@@ -73,6 +74,7 @@ def main() -> int:
         mem = idle_memory(client, proc, count=50 if quick else 200)
         rust = measure_rust(proc.address, rounds=300 if quick else 2000)
     floor = measure_floor(rounds=300 if quick else 2000)
+    routing = measure_routing(rounds=300 if quick else 1000)
     burst = measure_burst(seconds=2 if quick else 5)
     results = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -88,6 +90,7 @@ def main() -> int:
         "idle_session_uss_mib": mem["uss_mib_mean"], "idle_sessions_measured": mem["sessions"],
         "hop_floor": floor, "burst": burst,
         "rust_client": rust,
+        "routing": routing,
     }
     from bench.compat import measure_compat
     compat = measure_compat()
@@ -160,9 +163,20 @@ def table(r: dict) -> str:
                      f"{a['embedded_s_p50']:.2f} / {a['docker_s_p50']:.2f} s ({a['docker_vs_embedded']}×)", ""))
     elif "error" in a:
         rows.append(("agent start → first execute", a["error"][:60], ""))
+    if "routing" in r:  # bench/routing.py
+        g = r["routing"]
+        rows.append(("execute p50 through a forwarding replica vs direct (unary)",
+                     f"{g['forwarded_unary_p50_ms']:.3f} vs {g['direct_unary_p50_ms']:.3f} ms "
+                     f"({g['forwarded_vs_direct_unary']}×)", ""))
+        rows.append(("  same, stream", f"{g['forwarded_stream_p50_ms']:.3f} vs {g['direct_stream_p50_ms']:.3f} ms "
+                     f"({g['forwarded_vs_direct_stream']}×)", ""))
     if "container" in r:
         for key, value in r["container"].items():
-            rows.append((f"container {key}", str(value), ""))
+            if key != "runtimes":
+                rows.append((f"container {key}", str(value), ""))
+        for rt, v in r["container"].get("runtimes", {}).items():
+            rows.append((f"container under {rt}: execute p50 / create p50 / idle session",
+                         f"{v['execute_p50_ms']:.2f} ms / {v['create_p50_ms']:.1f} ms / {v['idle_session_mib']:.1f} MiB", ""))
     width = max(len(a) for a, _, _ in rows)
     lines = [f"{'measure':<{width}}  {'result':>26}  target", "-" * (width + 40)]
     lines += [f"{a:<{width}}  {b:>26}  {c}" for a, b, c in rows]

@@ -59,6 +59,57 @@ def cold_start(run: int, timeout_s: float = 120) -> tuple[float, float]:
         run_compose(DOCKER_DIR, project, "down", "-v", "--remove-orphans", env=env)
 
 
+def _runsc_registered() -> bool:
+    return "runsc" in (docker_client().info().get("Runtimes") or {})
+
+
+def _memory_bytes(container) -> int:
+    """The container's memory use as its cgroup counts it (the whole sandbox, under gVisor)."""
+    return int(container.stats(stream=False)["memory_stats"]["usage"])
+
+
+def runtime_costs(runtime: str, rounds: int = 300, idle: int = 20, timeout_s: float = 120) -> dict:
+    """Create p50, execute p50 and the memory of an idle session with the executor under
+    `runtime` (runc or runsc), through the compose stack's published port."""
+    port = _free_port()
+    project = f"sandcellbench{os.getpid()}{runtime}"
+    env = {"SANDCELL_IMAGE": IMAGE, "SANDCELL_PUBLISH_PORT": str(port), "SANDCELL_LOG_LEVEL": "WARNING",
+           "SANDCELL_DOCKER_RUNTIME": runtime}
+    address = f"127.0.0.1:{port}"
+    try:
+        run_compose(DOCKER_DIR, project, "up", "-d", env=env)
+        t0 = time.monotonic()
+        while not _serving(address):
+            if time.monotonic() - t0 > timeout_s:
+                raise TimeoutError(f"the {runtime} stack did not serve within {timeout_s:.0f} s")
+            time.sleep(0.05)
+        container = Stack(project).container("executor")
+        with ExecutorClient(address, timeout_s=60) as client:
+            session = client.create_session()
+            session.execute("v = 0")
+            execute = []
+            for _ in range(rounds):
+                t = time.perf_counter()
+                session.execute_unary("v = v + 1\nv")
+                execute.append((time.perf_counter() - t) * 1e3)
+            time.sleep(1)
+            before = _memory_bytes(container)
+            create, held = [], []
+            for _ in range(idle):
+                t = time.perf_counter()
+                held.append(client.create_session())
+                create.append((time.perf_counter() - t) * 1e3)
+            for s in held:
+                s.execute_unary("x = 1")
+            time.sleep(1)
+            per_session = (_memory_bytes(container) - before) / idle
+        return {"execute_p50_ms": round(statistics.median(execute), 3),
+                "create_p50_ms": round(statistics.median(create), 2),
+                "idle_session_mib": round(per_session / (1 << 20), 2)}
+    finally:
+        run_compose(DOCKER_DIR, project, "down", "-v", "--remove-orphans", env=env)
+
+
 def measure(runs: int = 3) -> dict:
     size = _image_size_mib()
     starts = [cold_start(i) for i in range(runs)]
@@ -68,4 +119,6 @@ def measure(runs: int = 3) -> dict:
         "cold_start_to_serving_s_p50": round(statistics.median(s for s, _ in starts), 2),
         "cold_start_to_healthy_s_p50": round(statistics.median(h for _, h in starts), 2),
         "cold_start_runs": runs,
+        # the executor under runc vs gVisor, same run (README "Under gVisor")
+        "runtimes": {rt: runtime_costs(rt) for rt in ("runc", "runsc") if rt == "runc" or _runsc_registered()},
     }
