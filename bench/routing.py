@@ -9,29 +9,18 @@ replica, which forwards each call (unary and stream) to the owner.
 from __future__ import annotations
 
 import json
-import socket
 import statistics
 
 from bench.measure import interleave
 from executor.routing import owner_of
 from sandcell.client import ExecutorClient
-from sandcell.local import ExecutorProcess
+from sandcell.local import ExecutorProcess, free_ports
 
 __all__ = ["measure_routing"]
 
 
-def _free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
-
-
 def measure_routing(rounds: int = 1000) -> dict:
-    ports = _free_ports(2)
+    ports = free_ports(2)
     peers = ",".join(f"127.0.0.1:{p}" for p in ports)
     procs = [ExecutorProcess("--port", str(p), "--replica-id", str(p), "--peers", peers, "--peer-address-template",
                              "127.0.0.1:{replica}", "--log-level", "WARNING") for p in ports]

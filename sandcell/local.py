@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-__all__ = ["ExecutorProcess"]
+__all__ = ["ExecutorProcess", "free_ports"]
 
 
 class ExecutorProcess:
@@ -76,3 +77,15 @@ class ExecutorProcess:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def free_ports(n: int) -> list[int]:
+    """n distinct free loopback ports, for servers that must know each other's before they start
+    (replicas given each other as --peers)."""
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports

@@ -6,33 +6,22 @@ containers, a killed replica and a drain is tests/cluster/."""
 from __future__ import annotations
 
 import collections
-import socket
 
 import grpc
 import pytest
 
 from executor.routing import owner_of
 from sandcell.client import ExecutorClient, ToolSpec
-from sandcell.local import ExecutorProcess
+from sandcell.local import ExecutorProcess, free_ports
 
 TOKEN, BOB, PEER_TOKEN = "alice-token-for-tests", "bob-token-for-tests", "peer-token-for-tests"
-
-
-def _free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
 
 
 @pytest.fixture(scope="module")
 def replicas(tmp_path_factory):
     tokens = tmp_path_factory.mktemp("routing") / "tokens"
     tokens.write_text(f"alice {TOKEN}\nbob {BOB}\n")
-    ports = _free_ports(3)
+    ports = free_ports(3)
     peers = ",".join(f"127.0.0.1:{p}" for p in ports)
     procs = []
     try:
