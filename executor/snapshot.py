@@ -209,6 +209,11 @@ class Checkpointer:
     def _user_names(self, ns: dict) -> dict:
         return {k: v for k, v in ns.items() if k not in self._baseline}
 
+    def forget(self, ns: dict) -> None:
+        """Removes every user name from ns (after a load that failed part way)."""
+        for name in [k for k in ns if k not in self._baseline]:
+            del ns[name]
+
     def _slot(self, length: int) -> int | None:
         """Where a checkpoint of `length` bytes can go without touching the committed one."""
         if self._committed is None:

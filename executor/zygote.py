@@ -105,11 +105,20 @@ def _run_worker(spec: dict, chan_fd: int, ckpt_fd: int) -> None:
     if not spec.get("restore"):
         worker.serve(None)
         return
+    # The checkpoint is the session's data, so its load may run the session's code: within the
+    # execute's CPU limit here (SIGPROF's default action ends the worker; the server drops the
+    # checkpoint), and within its wall limit at the server, which waits no longer for "ready".
+    handler = signal.signal(signal.SIGPROF, signal.SIG_DFL)
+    signal.setitimer(signal.ITIMER_PROF, spec["limits"]["cpu_per_execute_ms"] / 1000)
     try:
         ready["restored"], lost = worker.checkpointer.load(worker.ns, policy.import_module, policy.allowed)
         ready["lost_names"] = [n[:256] for n in lost[:1000]]  # the server's bounds (untrusted.MAX_NAMES)
     except Exception as exc:  # a bad checkpoint leaves an empty but working session
-        ready["restore_error"] = f"{type(exc).__name__}: {exc}"
+        ready["restore_error"] = f"{type(exc).__name__}: {exc}"[:4000]
+        worker.checkpointer.forget(worker.ns)  # whatever the failed load bound so far
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, handler)
     worker.serve(ready)
 
 

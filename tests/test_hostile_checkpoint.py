@@ -64,6 +64,16 @@ def test_a_load_that_blocks_is_cut_at_the_wall_limit(hostile, intact):
         assert s.execute("2 + 2").value.python() == 4
 
 
+def test_a_load_that_spins_is_cut_at_the_cpu_limit(hostile, intact):
+    _proc, c, _ = hostile
+    with c.create_session(limits=Limits(wall_timeout_ms=10_000, cpu_per_execute_ms=300)) as s:
+        t0 = time.monotonic()
+        r = _restore_from(s, namespace_pickle({"z": call_op("builtins", "pow", (7, 1 << 27))}))
+        assert time.monotonic() - t0 < 8, "the checkpoint's code outlived the execute's CPU limit"
+        assert r.restored and r.state_lost, r
+        assert s.execute("2 + 2").value.python() == 4
+
+
 def test_each_session_writes_only_its_own_checkpoint_budget(hostile, intact):
     _proc, c, _ = hostile
     with c.create_session() as s:
