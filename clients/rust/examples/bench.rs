@@ -1,23 +1,10 @@
-//! Execute round trips from the Rust client beside a bare gRPC call (health Check) on the
-//! same server, interleaved; prints JSON medians for bench/rust.py (`make bench`).
+//! Execute round trips from the Rust client beside a bare gRPC call (health Check, the
+//! Python bench's echo) on the same server, interleaved; prints JSON medians for
+//! bench/rust.py (`make bench`).
 //!     cargo run --release --example bench -- --address 127.0.0.1:50051 --rounds 2000
 use std::time::Instant;
 
 use sandcell_client::{Client, ExecuteOptions, SessionOptions, Tools};
-use tonic::codegen::http::uri::PathAndQuery;
-
-// grpc.health.v1 by hand: two one-field messages do not justify another crate.
-#[derive(Clone, PartialEq, prost::Message)]
-struct HealthCheckRequest {
-    #[prost(string, tag = "1")]
-    service: String,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct HealthCheckResponse {
-    #[prost(int32, tag = "1")]
-    status: i32,
-}
 
 fn flag(args: &[String], name: &str, default: &str) -> String {
     args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned()).unwrap_or_else(|| default.into())
@@ -36,8 +23,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let warmup: usize = flag(&args, "--warmup", "200").parse()?;
 
     let client = Client::connect(address.clone()).await?;
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{address}"))?.connect().await?;
-    let mut health = tonic::client::Grpc::new(channel);
     let session = client.create_session(SessionOptions::default()).await?;
     session.execute("v = 0").await?;
     let (tools, opts) = (Tools::new(), ExecuteOptions::default());
@@ -45,10 +30,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (mut echo, mut unary, mut stream) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..rounds + warmup {
         let t = Instant::now();
-        health.ready().await?;
-        let path = PathAndQuery::from_static("/grpc.health.v1.Health/Check");
-        let codec = tonic_prost::ProstCodec::<HealthCheckRequest, HealthCheckResponse>::default();
-        health.unary(tonic::Request::new(HealthCheckRequest::default()), path, codec).await?;
+        assert!(client.health("").await, "the server stopped serving");
         let e = t.elapsed().as_nanos();
         let t = Instant::now();
         session.execute_unary(code, &opts).await?;

@@ -68,10 +68,10 @@ impl ClientBuilder {
             None => None,
         };
         let channel = self.endpoint()?.connect().await?;
-        let stub = ExecutorServiceClient::new(channel)
+        let stub = ExecutorServiceClient::new(channel.clone())
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);
-        Ok(Client { stub, token, timeout: self.timeout })
+        Ok(Client { stub, channel, token, timeout: self.timeout })
     }
 
     fn endpoint(&self) -> Result<Endpoint, Error> {
@@ -129,6 +129,7 @@ impl Default for SessionOptions {
 #[derive(Clone, Debug)]
 pub struct Client {
     stub: ExecutorServiceClient<Channel>,
+    channel: Channel,
     token: Option<AsciiMetadataValue>,
     timeout: Option<Duration>,
 }
@@ -159,6 +160,12 @@ impl Client {
             req.set_timeout(t);
         }
         req
+    }
+
+    /// Whether the server reports SERVING on the standard gRPC health service ("" = the
+    /// whole server). Needs no token, like the probes; any failure is `false`.
+    pub async fn health(&self, service: &str) -> bool {
+        crate::health::check(self.channel.clone(), service).await
     }
 
     /// Creates a session.
@@ -251,6 +258,7 @@ fn session_of(session: Option<pb::Session>) -> Result<SessionInfo, Error> {
 
 /// What an execute produced next.
 #[derive(Clone, Debug, PartialEq)]
+#[allow(clippy::large_enum_variant)] // one Finished per execute: a box would only add an allocation
 pub enum Event {
     /// Text the code printed, in order, as it was printed.
     Output(OutputStream, String),

@@ -47,27 +47,28 @@ pub enum Exhausted {
 }
 
 /// Every failure of a call. Errors in the user's code are NOT here: they come back as an
-/// [`ExecuteResult`](crate::ExecuteResult) with status `Error`.
+/// [`ExecuteResult`](crate::ExecuteResult) with status `Error`. The details are boxed so a
+/// `Result<_, Error>` stays small.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Error {
     /// NOT_FOUND: the session was closed, expired, or never existed.
-    SessionNotFound(ErrorDetails),
+    SessionNotFound(Box<ErrorDetails>),
     /// FAILED_PRECONDITION: the session is running another execute.
-    SessionBusy(ErrorDetails),
+    SessionBusy(Box<ErrorDetails>),
     /// ABORTED: the session was closed while this call ran on it.
-    SessionClosed(ErrorDetails),
+    SessionClosed(Box<ErrorDetails>),
     /// RESOURCE_EXHAUSTED: a server or size limit, with which one.
-    ResourceExhausted(Exhausted, ErrorDetails),
+    ResourceExhausted(Exhausted, Box<ErrorDetails>),
     /// INVALID_ARGUMENT: a malformed request; `metadata["field"]` names the field when known.
-    InvalidArgument(ErrorDetails),
+    InvalidArgument(Box<ErrorDetails>),
     /// UNAUTHENTICATED: a missing or wrong bearer token.
-    Unauthenticated(ErrorDetails),
+    Unauthenticated(Box<ErrorDetails>),
     /// UNAVAILABLE: the server is unreachable, shutting down, or could not start a worker.
-    Unavailable(ErrorDetails),
+    Unavailable(Box<ErrorDetails>),
     /// DEADLINE_EXCEEDED: the call's deadline passed before the server answered.
-    DeadlineExceeded(ErrorDetails),
+    DeadlineExceeded(Box<ErrorDetails>),
     /// Any other status (a newer server, or a bug on either side).
-    Other(ErrorDetails),
+    Other(Box<ErrorDetails>),
     /// The connection could not be set up (bad address, TLS configuration).
     Connect(String),
     /// The server broke the Execute protocol (e.g. the stream ended without a result).
@@ -111,7 +112,9 @@ impl From<tonic::Status> for Error {
             d.code = Code::Unavailable;
             d.message = chain(&status);
         }
-        match d.code {
+        let code = d.code;
+        let d = Box::new(d);
+        match code {
             Code::NotFound => Error::SessionNotFound(d),
             Code::FailedPrecondition => Error::SessionBusy(d),
             Code::Aborted => Error::SessionClosed(d),

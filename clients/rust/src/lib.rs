@@ -22,6 +22,7 @@ pub mod pb {
 
 mod client;
 mod error;
+mod health;
 mod tools;
 mod types;
 

@@ -25,6 +25,8 @@ fn limits(wall_timeout_ms: u64) -> SessionOptions {
 #[tokio::test]
 async fn state_persists_across_executes_and_values_decode() {
     let client = shared().client().await;
+    assert!(client.health("").await && client.health("sandcell.executor.v1.ExecutorService").await);
+    assert!(!client.health("no.such.Service").await);
     let s = client.create_session(SessionOptions::default()).await.unwrap();
     assert_eq!(s.info().state, SessionState::Idle);
     let r = s.execute("x = 21\ndef double(n):\n    return n * 2").await.unwrap();
@@ -241,6 +243,7 @@ async fn errors_unauthenticated_quota_and_too_many_sessions() {
         }
         assert!(matches!(client.create_session(SessionOptions::default()).await, Err(Error::Unauthenticated(_))));
     }
+    assert!(server.client().await.health("").await, "health needs no token, like the probes");
     let alice = Client::builder(server.address.clone()).token(TOKEN).connect().await.unwrap();
     let bob = Client::builder(server.address.clone()).token(OTHER_TOKEN).connect().await.unwrap();
     let b = bob.create_session(SessionOptions::default()).await.unwrap();
