@@ -288,6 +288,14 @@ WIDE_ESCAPES = {
                                "operator.attrgetter('__setattr__')(A())('__class__', int)", "__setattr__"),
     "methodcaller format": ("import operator\noperator.methodcaller('format', 1)('{0.__class__}')",
                             "format"),
+    "update_wrapper reads __globals__": (
+        "import functools, statistics\nclass A:\n    pass\na = A()\n"
+        "functools.update_wrapper(a, statistics.mean, assigned=('__globals__',), updated=())\n"
+        "vars(a)['__globals__']['sys']", "__globals__"),
+    "wraps reads __code__": ("import functools\ndef f():\n    pass\nclass A:\n    pass\n"
+                             "w = functools.wraps(f, assigned=('__code__',))(A())", "__code__"),
+    "update_wrapper copies a class dict": ("import functools\nclass A:\n    pass\n"
+                                          "functools.update_wrapper(A(), type)", "__dict__"),
     "functools module via attribute": ("import functools\nfunctools.get_cache_token.__globals__", "__globals__"),
     "json command-line submodule": ("from json import tool", "'json.tool'"),
     "json command-line submodule dotted": ("import json.tool", "command-line"),

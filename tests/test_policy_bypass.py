@@ -207,3 +207,27 @@ def test_final_answer_still_ends_the_cell_after_attempts(client):
         s.execute(SHADOWING["no-op final check as positional-only"])
         r = s.execute("try:\n    final_answer(7)\nexcept BaseException:\n    pass")
         assert r.is_final_answer and r.value.python() == 7
+
+
+# Stdlib functions that read attributes by a name the caller gives are the same kind of
+# implicit read: functools (in the test ceiling) copies whatever names it is told to.
+STDLIB_READS = {
+    "update_wrapper assigned": ("import functools, statistics\nclass A:\n    pass\na = A()\n"
+                                "functools.update_wrapper(a, statistics.mean, assigned=('__globals__',), updated=())\n"
+                                "leaked = vars(a)['__globals__']['sys']", "__globals__"),
+    "wraps assigned": ("import functools\ndef f():\n    pass\nclass A:\n    pass\n"
+                       "leaked = vars(functools.wraps(f, assigned=('__closure__', '__code__'))(A()))", "__closure__"),
+    "update_wrapper updated from a class": ("import functools\nclass A:\n    pass\n"
+                                            "leaked = vars(functools.update_wrapper(A(), type))['__subclasses__']",
+                                            "__dict__"),
+    "attrgetter slot setter": ("import operator\nclass A:\n    pass\n"
+                               "leaked = operator.attrgetter('__setattr__')(A())", "__setattr__"),
+}
+
+
+@pytest.mark.parametrize("code,needle", STDLIB_READS.values(), ids=STDLIB_READS.keys())
+def test_stdlib_attribute_readers_get_the_same_checks(client, code, needle):
+    with client.create_session(extra_imports=("functools", "operator")) as s:
+        _refused(s.execute(code), needle)
+        r = s.execute("leaked")
+        assert r.status == "error" and r.error.type == "NameError", r

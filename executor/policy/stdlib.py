@@ -3,7 +3,8 @@ the caller chose, or turns the caller's strings into code. The compiler never se
 code, so its checks must be added at these few sinks:
 
 - operator.attrgetter/methodcaller: replaced in the module copy (closures, so `type(...)` of
-  the result is no way back to the unchecked C type);
+  the result is no way back to the unchecked C type); functools.update_wrapper/wraps, which
+  read whatever attribute names they are given;
 - string.Formatter.get_field, typing.ForwardRef._evaluate and dataclasses._process_class:
   patched in place, because they are reachable from more than one public entry point and
   through `SomeClass.mro()` or `type(x)`. The patches only act when sandboxed code is on the
@@ -16,6 +17,7 @@ import _string
 import ast
 import keyword
 import sys
+import types
 
 from executor.policy.errors import PolicyViolation
 from executor.policy.names import (GUARD_PREFIX, attr_problem, format_field_problem,
@@ -68,10 +70,42 @@ def methodcaller(name, /, *args, **kwargs):
     return lambda obj: getattr(obj, name)(*args, **kwargs)
 
 
+# -- module copies: functools --
+
+def _checked_wrapper_names(wrapped, assigned, updated) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    assigned = tuple(plain_str(n) for n in assigned)
+    updated = tuple(plain_str(n) for n in updated)
+    for name in (*assigned, *(n for n in updated if n != "__dict__")):
+        problem = match_attr_problem(name)
+        if problem:
+            raise AttributeError(f"functools.update_wrapper: {problem}")
+    if "__dict__" in updated and isinstance(wrapped, (type, types.ModuleType)):
+        raise AttributeError("functools.update_wrapper cannot copy the __dict__ of a class or "
+                             "module in the sandbox; pass updated=() or wrap a function")
+    return assigned, updated
+
+
+def update_wrapper(wrapper, wrapped, assigned=None, updated=None):
+    """functools.update_wrapper, with the attribute names it copies checked like obj.name:
+    the stock one reads any name it is given (assigned=('__globals__',))."""
+    import functools
+    assigned, updated = _checked_wrapper_names(
+        wrapped, functools.WRAPPER_ASSIGNMENTS if assigned is None else assigned,
+        functools.WRAPPER_UPDATES if updated is None else updated)
+    return functools.update_wrapper(wrapper, wrapped, assigned, updated)
+
+
+def wraps(wrapped, assigned=None, updated=None):
+    import functools
+    return functools.partial(update_wrapper, wrapped=wrapped, assigned=assigned, updated=updated)
+
+
 def hardened_module_attrs(module: str) -> dict:
     """Replacements for public attributes of allowed modules that bypass the guards."""
     if module == "operator":
         return {"attrgetter": attrgetter, "methodcaller": methodcaller}
+    if module == "functools":
+        return {"update_wrapper": update_wrapper, "wraps": wraps}
     return {}
 
 
