@@ -15,7 +15,7 @@ import importlib
 __all__ = ["ServerConfig", "SessionLimits", "parse_config", "build_server", "RunningServer",
            "ExecutorError", "SessionNotFoundError", "TooManySessionsError", "TooManyExecutesError",
            "RequestTooLargeError", "InvalidRequestError", "SessionBusyError", "AuthenticationError",
-           "WorkerStartError"]
+           "WorkerStartError", "ShuttingDownError", "SessionClosedError", "InternalError"]
 
 _HOME = {
     "ServerConfig": "executor.config", "SessionLimits": "executor.config", "parse_config": "executor.config",

@@ -12,8 +12,9 @@ import yaml
 from executor.config import _env_name, _settings, parse_config
 
 ROOT = Path(__file__).resolve().parents[1]
-# Settings the image fixes (its ENTRYPOINT) or that only make sense for an embedding program.
-COMPOSE_FIXED = {"host", "port", "workdir_root", "ready_file", "parent_pid"}
+# Settings the image fixes (its ENTRYPOINT), that only make sense for an embedding program,
+# or that are for tests only and must never be reachable from a deployment's environment.
+COMPOSE_FIXED = {"host", "port", "workdir_root", "ready_file", "parent_pid", "test_policy_off"}
 
 
 @pytest.fixture(scope="module")
