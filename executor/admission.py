@@ -48,6 +48,11 @@ class Admission:
     def held(self, tenant: str) -> int:
         return self._held.get(tenant, 0)
 
+    @property
+    def waiting(self) -> int:
+        """Calls waiting for a slot now."""
+        return self._queued
+
     def enter(self, tenant: str, cap: int) -> None:
         """Takes a slot for `tenant` (at most `cap` at once), waiting briefly; raises when none comes."""
         with self._lock:

@@ -14,7 +14,7 @@ from executor.tenants import CredentialsError, parse_credentials
 
 def _waiting(adm: Admission, n: int) -> None:
     deadline = time.monotonic() + 5
-    while adm._queued < n:
+    while adm.waiting < n:
         assert time.monotonic() < deadline, "waiters did not queue"
         time.sleep(0.005)
 
