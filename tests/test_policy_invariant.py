@@ -95,6 +95,8 @@ UNCHECKED = {
     "reserved parameter": ("g = lambda final_answer: 0", "final_answer"),
     "reserved global": ("def f():\n    global final_answer\n    final_answer = 1", "final_answer"),
     "unknown hidden name loaded": ("_sc_sandbox", "_sc_sandbox"),
+    "hook in a method default, looked up in the class namespace": (
+        "class C:\n    def m(self, x=_sc_format_attr):\n        pass", "class namespace"),
     "hook looked up in a class namespace": ("class C:\n    try:\n        pass\n    except Exception:\n"
                                             "        _sc_final_check()", "class namespace"),
 }
@@ -104,6 +106,24 @@ UNCHECKED = {
 def test_the_checker_flags_code_compiled_without_the_policy(src, needle):
     found = violations(_raw(src))
     assert any(needle in v for v in found), found
+
+
+CLASS_SCOPE_HOOKS = {
+    "method defaults and decorators": ("class C:\n    def m(self, x=y.format, *, z=w.__dict__):\n"
+                                       "        return x.format\n    @d.format\n    def n(self):\n        pass\n"
+                                       "    f = lambda q=r.format: q.__setattr__"),
+    "except handler in a class body": "class C:\n    try:\n        pass\n    except Exception:\n        pass",
+    "keyword class pattern in a class body": "class C:\n    match v:\n        case str(upper=u):\n            pass",
+}
+if sys.version_info >= (3, 12):
+    CLASS_SCOPE_HOOKS["annotation scopes of a generic class"] = (
+        "class C[T]:\n    type A = y.format\n    def m[U](self, x: U.format = v.format) -> T.format:\n        pass")
+
+
+@pytest.mark.parametrize("code", CLASS_SCOPE_HOOKS.values(), ids=CLASS_SCOPE_HOOKS.keys())
+def test_no_hook_is_looked_up_in_a_class_namespace(policy, code):
+    cell = policy.compile(code)
+    assert violations(cell.body, cell.expr) == []
 
 
 def test_the_checker_accepts_pinned_class_patterns(policy):

@@ -132,9 +132,14 @@ class CellTransformer(RestrictingNodeTransformer):
         in_class = self._class_body
         if not (in_class and is_dunder(node.name) and not isinstance(node, ast.ClassDef)):
             self._check_binding(node, node.name)  # any dunder method may be defined in a class
+        # Decorators, bases, defaults and annotations run in the enclosing scope (a method's
+        # defaults in the class body); only the body is a scope of its own.
+        body = node.body
+        node.body = []
+        node = self.node_contents_visit(node)
         self._class_body = isinstance(node, ast.ClassDef)
         try:
-            node = self.node_contents_visit(node)
+            node.body = [new for stmt in body for new in _as_list(self.visit(stmt))]
         finally:
             self._class_body = in_class
         return node
@@ -228,6 +233,12 @@ class CellTransformer(RestrictingNodeTransformer):
         copy_locations(check, node.body[0])
         node.body.insert(0, check)
         return node
+
+
+def _as_list(result) -> list:
+    if result is None:
+        return []
+    return result if isinstance(result, list) else [result]
 
 
 def _plain(self, node):
