@@ -338,15 +338,9 @@ print(len(children), err)
 """
 
 
+@pytest.mark.skipif(GVISOR, reason="runc: under runsc, test_thread_bomb_under_gvisor is the counterpart")
 @pytest.mark.usefixtures("service_intact")
 def test_pids_limit_holds_against_thread_and_fork_bombs(probe, stack):
-    if GVISOR:
-        # gVisor's threads are its own tasks, not host pids: the cgroup's pids limit does not
-        # count them. The session's own limits (address space, wall and CPU time) stop the bomb.
-        r = probe.execute(THREAD_BOMB)
-        assert r.status in ("timeout", "memory_limit", "cpu_limit") or r.value.python()[1] == "can't start new thread", r
-        assert value(probe, "40 + 2") == 42
-        return
     pids_max = int(cgroup_file(stack, "pids/pids.max", "pids.max"))
     assert pids_max == stack.inspect("executor")["HostConfig"]["PidsLimit"] == 512
     hits = cgroup_counter(stack, "pids/pids.events", "pids.events", "max")
@@ -358,6 +352,23 @@ def test_pids_limit_holds_against_thread_and_fork_bombs(probe, stack):
     forked, err = exec_python(stack, FORK_BOMB, timeout_s=120).split()
     assert int(forked) < pids_max and int(err) == errno.EAGAIN
     assert cgroup_counter(stack, "pids/pids.events", "pids.events", "max") > hits + 1
+
+
+@pytest.mark.skipif(not GVISOR, reason="runsc: under runc, test_pids_limit_holds_against_thread_and_fork_bombs")
+@pytest.mark.xfail(GVISOR, strict=False, reason="gVisor's tasks are not host pids, but its kernel's own host threads "
+                   "are: a thread bomb may push them past pids_limit (512) and take the whole sandbox down")
+def test_thread_bomb_under_gvisor(probe, stack, client, sentinel):
+    """The session's own limits (address space, wall and CPU time) stop the bomb, and the
+    service and another session come through it."""
+    restarts = stack.inspect("executor")["RestartCount"]
+    try:
+        r = probe.execute(THREAD_BOMB)
+        assert r.status in ("timeout", "memory_limit", "cpu_limit") or r.value.python()[1] == "can't start new thread", r
+        assert value(probe, "40 + 2") == 42
+        assert client.health() and stack.inspect("executor")["RestartCount"] == restarts
+        assert sentinel.execute("kept['n']").value.python() == 12345
+    finally:
+        stack.wait_healthy(timeout_s=120)
 
 
 BLOB_MIB = 380  # under a session's own 512 MiB address-space limit
