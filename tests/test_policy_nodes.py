@@ -72,3 +72,9 @@ def test_a_class_unknown_to_the_tables_is_refused():
     checker = CellTransformer()
     checker.visit(ast.Expression(Novel()))
     assert any("Novel" in msg for _line, msg in checker.problems)
+
+
+@pytest.mark.parametrize("name", sorted(n for n in RUNNING if getattr(ast, n)._fields))
+def test_every_field_is_reviewed(name):
+    assert set(getattr(ast, name)._fields) <= nodes.FIELDS.get(name, frozenset()), \
+        f"ast.{name} has fields the policy has not reviewed: executor/policy/nodes.py FIELDS"
