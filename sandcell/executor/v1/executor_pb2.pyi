@@ -53,6 +53,7 @@ class ErrorReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TENANT_QUOTA_MAX_SESSIONS: _ClassVar[ErrorReason]
     TENANT_QUOTA_MAX_CONCURRENT_EXECUTES: _ClassVar[ErrorReason]
     TENANT_QUOTA_CPU_SECONDS_PER_MINUTE: _ClassVar[ErrorReason]
+    REPLICA_UNAVAILABLE: _ClassVar[ErrorReason]
 SESSION_STATE_UNSPECIFIED: SessionState
 SESSION_STATE_IDLE: SessionState
 SESSION_STATE_BUSY: SessionState
@@ -85,6 +86,7 @@ SESSION_CLOSED: ErrorReason
 TENANT_QUOTA_MAX_SESSIONS: ErrorReason
 TENANT_QUOTA_MAX_CONCURRENT_EXECUTES: ErrorReason
 TENANT_QUOTA_CPU_SECONDS_PER_MINUTE: ErrorReason
+REPLICA_UNAVAILABLE: ErrorReason
 
 class Limits(_message.Message):
     __slots__ = ("wall_timeout_ms", "cpu_per_execute_ms", "session_cpu_ms", "memory_bytes", "output_bytes", "file_size_bytes", "workdir_bytes", "open_files", "idle_ttl_ms", "max_lifetime_ms")
