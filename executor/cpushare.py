@@ -19,9 +19,10 @@ __all__ = ["set_weight"]
 
 
 def set_weight(pid: int, nice: int) -> None:
-    """Gives worker `pid` the tenant's niceness (0: leave the default)."""
+    """Makes worker `pid` `nice` steps nicer than it started (the server's own niceness), so
+    the tenant's weight is relative to the other tenants' wherever the server runs."""
     if nice:
         try:
-            os.setpriority(os.PRIO_PROCESS, pid, nice)
+            os.setpriority(os.PRIO_PROCESS, pid, min(19, os.getpriority(os.PRIO_PROCESS, pid) + nice))
         except OSError:  # exited already; its restore sets the weight again
             pass

@@ -52,7 +52,7 @@ class TenantQuotas:
     max_sessions: int = 0
     max_concurrent_executes: int = 0
     cpu_seconds_per_minute: float = 0.0
-    nice: int = 0  # scheduling niceness of the tenant's session workers (0..19)
+    nice: int = 0  # how much nicer than the server the tenant's session workers run (0..19)
 
     def over(self, base: "TenantQuotas") -> "TenantQuotas":
         """These overrides on top of `base`: each nonzero field here wins."""
