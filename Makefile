@@ -48,7 +48,7 @@ test: setup proto-check tools
 	$(MAKE) --no-print-directory test-rust
 
 test-fast: setup tools
-	SANDCELL_TEST_TARGETS=local $(PY) -m pytest -q -x -p no:cacheprovider tests --ignore=tests/docker
+	SANDCELL_TEST_TARGETS=local $(PY) -m pytest -q -x -p no:cacheprovider tests --ignore=tests/docker --ignore=tests/cluster
 
 # A long random fuzzing run of the policy (tests/policy_fuzz.py); failures land in tests/fuzz_cases/.
 FUZZ_EXAMPLES ?= 5000
