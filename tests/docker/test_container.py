@@ -423,10 +423,25 @@ for pid in filter(str.isdigit, os.listdir('/proc')):
 """
 
 
+def _settled(address: str, stack, timeout_s: float = 120) -> None:
+    """Until the stack is healthy and serves through its port: after a test that may have taken
+    the sandbox down (under gVisor), Docker can still say "healthy" before it notices."""
+    deadline = time.monotonic() + timeout_s
+    time.sleep(1)
+    while True:
+        stack.wait_healthy(timeout_s=max(1.0, deadline - time.monotonic()))
+        with ExecutorClient(address, timeout_s=5) as c:
+            if c.health() and stack.inspect("executor")["State"]["Running"]:
+                return
+        assert time.monotonic() < deadline, "the stack did not settle"
+        time.sleep(0.5)
+
+
 def test_killed_container_restarts_and_serves(hardened_stack, stack):
     """The service's process is SIGKILLed (as a crash or the OOM killer would): the restart
     policy brings the container back and it serves again through the same port. (`docker
     kill` would not do: Docker treats it as a manual stop and does not restart.)"""
+    _settled(hardened_stack.address, stack)
     before = stack.inspect("executor")
     # PID 1 is Docker's init; its child is the server. The shell's kill: the image has no procps.
     # 137: the shell itself was SIGKILLed because the container went down under it first.
